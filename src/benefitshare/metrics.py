@@ -1,0 +1,61 @@
+"""Stage 7b, metrics: NPV, cumulative amounts, payback year.
+
+Pure functions over arrays whose last axis is the year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["discount_factors", "npv_yuan", "payback_year"]
+
+
+def discount_factors(rate, years, base_year=None):
+    """Discount factors ``(1 + r) ** -(year - base_year)``.
+
+    Parameters
+    ----------
+    rate : float or ndarray, shape (K,)
+        Discount rate(s) [fraction/year].
+    years : ndarray of int, shape (Y,)
+    base_year : int, optional
+        Year discounted by 1; the first model year by default.
+
+    Returns
+    -------
+    ndarray, shape (Y,) or (K, Y)
+    """
+    years = np.asarray(years)
+    base = years[0] if base_year is None else base_year
+    r = np.asarray(rate, dtype=float)
+    return (1.0 + r[..., None]) ** -(years - base).astype(float)
+
+
+def npv_yuan(flows_yuan, factors):
+    """Net present value of yearly flows [yuan]: ``sum_y flows[..., y] * factors[..., y]``."""
+    return np.sum(np.asarray(flows_yuan) * factors, axis=-1)
+
+
+def payback_year(net_yuan, years):
+    """First year from which the cumulative net benefit stays non-negative.
+
+    Parameters
+    ----------
+    net_yuan : ndarray, shape (..., Y)
+    years : ndarray of int, shape (Y,)
+
+    Returns
+    -------
+    ndarray of float, shape (...)
+        Calendar year; NaN where the cumulative net benefit is negative at the horizon's end
+        (no payback within the horizon).
+    """
+    cum = np.cumsum(net_yuan, axis=-1)
+    negative = cum < -1e-6
+    # last negative year; payback is the next one
+    any_neg = negative.any(axis=-1)
+    last_neg = np.where(any_neg, negative.shape[-1] - 1 - np.argmax(negative[..., ::-1], axis=-1), -1)
+    idx = last_neg + 1
+    y = np.asarray(years, dtype=float)
+    ok = idx < len(y)
+    return np.where(ok, y[np.minimum(idx, len(y) - 1)], np.nan)

@@ -1,0 +1,423 @@
+"""The orchestrator: calls the stages in order. No arithmetic of its own beyond wiring.
+
+``run(scenario)`` builds the model inputs from the scenario (central values), evaluates the
+stages over arrays shaped ``(draws, projects, years)`` and returns a :class:`~benefitshare.result.Result`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from . import economy, ledgers, taxes, tiers
+from .errors import Problem, ScenarioError
+from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
+from .rules import RuleContext, apply_mechanism
+from .schedules import expand_payments, expand_steps
+
+__all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "INPUT_NAMES"]
+
+#: Per-project model inputs (each (D or 1, P, 1)) and scenario-wide ones (each (D or 1, 1, 1)).
+PROJECT_INPUTS = (
+    "investment_yuan",
+    "start_year",
+    "construction_years",
+    "ramp_up_years",
+    "output_per_fixed_asset",
+    "value_added_rate",
+    "profit_margin",
+    "wage_share",
+    "land_mu",
+    "building_value_yuan",
+    "landing",
+    "rebate_rate",
+    "rebate_years",
+    "pre_move_annual_tax_yuan",
+    "relocated",
+    "high_tech",
+    "slpe",
+    "vat_rate",
+    "umt_rate",
+    "county_share",
+    "land_use_tax_yuan_per_m2",
+    "land_price_yuan_per_mu",
+    "land_acquisition_cost_yuan_per_mu",
+    "additionality",
+)
+SCENARIO_INPUTS = (
+    "sales_growth_rate",
+    "pit_effective_rate",
+    "property_tax_deduction_rate",
+    "depreciation_years",
+    "return_on_capital_rate",
+)
+INPUT_NAMES = PROJECT_INPUTS + SCENARIO_INPUTS
+
+
+def central_inputs(scenario) -> dict[str, np.ndarray]:
+    """Model inputs at their central values, one draw.
+
+    Project columns are (1, P, 1); park settings are mapped onto the park's projects;
+    ``sales_growth_rate`` and ``return_on_capital_rate`` are (1, 1, Y); other scenario-wide
+    values are (1, 1, 1). ``landing`` is the landing probability, so a deterministic run gives
+    expected values.
+    """
+    spec = scenario.spec
+    proj = scenario.projects
+    years = scenario.years
+    regime_rates = {cat: taxes.regime_schedule(f"rates.{name}", years) for cat, name in taxes.VAT_CATEGORY_RATE.items()}
+
+    def col(values, dtype=float):
+        return np.asarray(values, dtype=dtype).reshape(1, -1, 1)
+
+    parks = [spec.parks[p] for p in proj.park]
+    sectors = [spec.sectors[s] for s in proj.sector]
+    umt = {c: taxes.regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")}
+    add = [r.additionality if r.additionality is not None else s.additionality for r, s in zip(proj.rows, sectors, strict=True)]
+    out = {
+        "investment_yuan": col(proj.investment_yuan),
+        "start_year": col(proj.start_year, np.int64),
+        "construction_years": col(proj.construction_years, np.int64),
+        "ramp_up_years": col(proj.ramp_up_years, np.int64),
+        "output_per_fixed_asset": col(proj.output_per_fixed_asset),
+        "value_added_rate": col(proj.value_added_rate),
+        "profit_margin": col(proj.profit_margin),
+        "wage_share": col(proj.wage_share),
+        "land_mu": col(proj.land_mu),
+        "building_value_yuan": col(proj.building_value_yuan),
+        "landing": col(proj.landing_probability),
+        "rebate_rate": col(proj.rebate_rate),
+        "rebate_years": col(proj.rebate_years, np.int64),
+        "pre_move_annual_tax_yuan": col(proj.pre_move_annual_tax_yuan),
+        "relocated": col(proj.relocated, bool),
+        "high_tech": col(proj.high_tech, bool),
+        "slpe": col(proj.slpe, bool),
+        "vat_rate": np.stack([regime_rates[c] for c in proj.vat_category])[None],
+        "umt_rate": np.stack([umt[p.location_class] for p in parks])[None],
+        "county_share": col([p.county_share for p in parks]),
+        "land_use_tax_yuan_per_m2": col([p.land_use_tax_yuan_per_m2 for p in parks]),
+        "land_price_yuan_per_mu": col([p.land_price_yuan_per_mu for p in parks]),
+        "land_acquisition_cost_yuan_per_mu": col([p.land_acquisition_cost_yuan_per_mu for p in parks]),
+        "additionality": col(add),
+        "sales_growth_rate": expand_steps(spec.model.sales_growth_rate, years).reshape(1, 1, -1),
+        "pit_effective_rate": np.full((1, 1, 1), spec.model.pit_effective_rate),
+        "property_tax_deduction_rate": np.full((1, 1, 1), spec.model.property_tax_deduction_rate),
+        "depreciation_years": np.full((1, 1, 1), float(spec.model.depreciation_years)),
+        "return_on_capital_rate": (
+            expand_steps(spec.platform.return_on_capital_rate, years) if spec.platform else np.zeros(len(years))
+        ).reshape(1, 1, -1),
+    }
+    return out
+
+
+@dataclasses.dataclass
+class ChunkOutput:
+    """Everything one evaluation produces for a chunk of draws (arrays over the chunk's draws).
+
+    Attributes (shapes: D draws, K parties, R rules, T taxes, N parks, Y years)
+    ----------
+    pool_dy : (D, Y) shareable pool [yuan/year]
+    pool_share_rdky : (R, D, K, Y) each party's share of the pool under each rule
+    retained_dky : (D, K, Y) local revenue outside the pool, kept by the host
+    dividends_dky : (D, K, Y) platform-company dividends
+    costs_cdky : (C, D, K, Y) costs by kind (order of :data:`~benefitshare.glossary.COST_KINDS`)
+    value_added_credit_dky : (D, K, Y) statistics ledger
+    tax_dty : (D, T, Y) tax by type, summed over projects (gross of rebates)
+    tier_dty4 : (D, T, 4, Y) tax by type and tier
+    rebates_dy : (D, Y) local rebates returned to firms
+    flows_ntly : (N, T, 4, Y) tax by park, type and tier, summed over the chunk's draws
+    rebates_nly : (N, 2, Y) rebates by park and local tier, summed over the chunk's draws
+    value_added_dy : (D, Y) value added of all projects
+    """
+
+    pool_dy: np.ndarray
+    pool_share_rdky: np.ndarray
+    retained_dky: np.ndarray
+    dividends_dky: np.ndarray
+    costs_cdky: np.ndarray
+    value_added_credit_dky: np.ndarray
+    tax_dty: np.ndarray
+    tier_dt4y: np.ndarray
+    rebates_dy: np.ndarray
+    flows_nt4y: np.ndarray
+    rebates_n2y: np.ndarray
+    value_added_dy: np.ndarray
+
+
+def _rule_context(scenario, inputs, host_idx) -> RuleContext:
+    spec = scenario.spec
+    proj = scenario.projects
+    years = scenario.years
+    party_ids = tuple(spec.parties)
+    full_prod = inputs["start_year"] + inputs["construction_years"] + inputs["ramp_up_years"] - 1
+    costs = _explicit_costs(spec, years)
+    equity = dict(spec.platform.equity) if spec.platform else None
+    return RuleContext(
+        years=years,
+        party_ids=party_ids,
+        host_index=host_idx,
+        partner_index=spec.party_index("partner"),
+        relocated=np.broadcast_to(inputs["relocated"], (1, len(proj), 1)),
+        pre_move_annual_tax_yuan=np.broadcast_to(inputs["pre_move_annual_tax_yuan"], (1, len(proj), 1)),
+        full_production_year=full_prod,
+        park=tuple(proj.park),
+        group=tuple(proj.group),
+        equity=equity,
+        costs_yuan={k: costs[i] for i, k in enumerate(COST_KINDS)},
+    )
+
+
+def _explicit_costs(spec, years) -> np.ndarray:
+    """Scenario costs and platform capital, (C, K, Y)."""
+    parties = list(spec.parties)
+    out = np.zeros((len(COST_KINDS), len(parties), len(years)))
+    for cost in spec.costs:
+        out[COST_KINDS.index(cost.kind), parties.index(cost.party)] += expand_payments(cost.payments_yuan, years)
+    if spec.platform is not None:
+        equity = np.array([spec.platform.equity.get(p, 0.0) for p in parties])
+        capital = expand_payments(spec.platform.capital_payments_yuan, years)
+        out[COST_KINDS.index("platform_capital")] += equity[:, None] * capital[None, :]
+    return out
+
+
+def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -> ChunkOutput:
+    """Evaluate every stage for one chunk of draws.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    inputs : mapping of str to ndarray
+        As from :func:`central_inputs`, with any input replaced by an array with a leading draws
+        axis (D, P, 1) or (D, 1, 1).
+    rule_specs : sequence of RuleSpec
+        The mechanisms to evaluate, all on the same draws.
+
+    Returns
+    -------
+    ChunkOutput
+    """
+    spec = scenario.spec
+    proj = scenario.projects
+    years = scenario.years
+    y3 = years[None, None, :]
+    n_draws = max(np.shape(v)[0] for v in inputs.values())
+    inp = dict(inputs)
+    P, Y = len(proj), len(years)
+    party_ids = list(spec.parties)
+    K = len(party_ids)
+
+    # Stage 2: economy (for a project that lands; scaled by landing at the end)
+    start = inp["start_year"]
+    capex = economy.capex_yuan(inp["investment_yuan"], start, proj.phasing_matrix(), years)
+    op_start = economy.operation_start_year(start, inp["construction_years"])
+    operating = y3 >= op_start
+    occupied = y3 >= start
+    capacity = economy.capacity_fraction(op_start, inp["ramp_up_years"], years)
+    index = economy.growth_index(inp["sales_growth_rate"], years)
+    full_sales = economy.full_capacity_sales_yuan(inp["investment_yuan"], inp["output_per_fixed_asset"], index)
+    sales = full_sales * capacity
+    value_added = sales * inp["value_added_rate"]
+    wages = value_added * inp["wage_share"]
+    depreciation = inp["investment_yuan"] / inp["depreciation_years"]
+    profit = economy.profit_before_tax_yuan(full_sales, capacity, inp["profit_margin"], depreciation, operating)
+    profit = np.broadcast_to(profit, (n_draws, P, Y))
+    taxable = economy.taxable_income_yuan(profit, spec.model.loss_carryforward_years)
+
+    # Stage 3: taxes
+    rs = lambda name: taxes.regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
+    relief = np.where(inp["slpe"], rs("rates.slpe_local_relief"), 0.0)
+    rate = taxes.cit_rate(
+        taxable,
+        standard=rs("rates.cit_standard"),
+        high_tech=rs("rates.cit_high_tech"),
+        slpe_rate=rs("rates.cit_slpe"),
+        slpe_threshold_yuan=rs("rates.slpe_income_threshold_yuan"),
+        is_high_tech=inp["high_tech"],
+        is_slpe=inp["slpe"],
+    )
+    vat = taxes.vat_yuan(value_added, inp["vat_rate"])
+    tax = {
+        "vat": vat,
+        "cit": taxes.cit_yuan(taxable, rate),
+        "pit": taxes.pit_yuan(wages, inp["pit_effective_rate"]),
+        "umt": taxes.surcharge_yuan(vat, inp["umt_rate"], relief),
+        "edu": taxes.surcharge_yuan(vat, rs("rates.edu"), relief),
+        "local_edu": taxes.surcharge_yuan(vat, rs("rates.local_edu"), relief),
+        "property": taxes.property_tax_yuan(
+            inp["building_value_yuan"],
+            deduction_rate=inp["property_tax_deduction_rate"],
+            rate=rs("rates.property_cost_basis"),
+            in_use=operating,
+            relief=relief,
+        ),
+        "land_use": taxes.land_use_tax_yuan(
+            inp["land_mu"], rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"], occupied=occupied, relief=relief
+        ),
+        "stamp": taxes.stamp_duty_yuan(
+            sales if spec.model.stamp_on_sales else 0.0,
+            capex,
+            sales_rate=rs("rates.stamp_sales_contract"),
+            construction_rate=rs("rates.stamp_construction_contract"),
+            relief=relief,
+        ),
+        "land_transfer": taxes.land_transfer_yuan(inp["land_mu"], inp["land_price_yuan_per_mu"], start, years),
+    }
+    landing = inp["landing"]
+    tax = {t: np.broadcast_to(tax[t] * landing, (n_draws, P, Y)) for t in TAXES}
+
+    # Stage 4: tiers
+    county_share = inp["county_share"]
+    tier_amounts = {}
+    for t in TAXES:
+        central = taxes.regime_schedule(f"central_share.{t}", years)
+        prov_steps = spec.tiers.provincial_share.get(t)
+        provincial = expand_steps(prov_steps, years) if prov_steps else np.zeros(Y)
+        tier_amounts[t] = tiers.split_tiers(tax[t], tiers.tier_fractions(central, provincial, county_share))
+    rebate_window = operating & (y3 < op_start + inp["rebate_years"])
+    rebate = {
+        t: tiers.rebates_yuan(tier_amounts[t]["city"] + tier_amounts[t]["county"], inp["rebate_rate"], rebate_window)
+        for t in ("vat", "cit")
+    }
+    rebate_tier = {
+        t: {"county": rebate[t] * county_share, "city": rebate[t] - rebate[t] * county_share} for t in rebate
+    }
+
+    # Stage 5: shareable pool, by tax
+    pool_spec = spec.pool
+    in_pool = np.ones(P, dtype=bool)
+    if pool_spec.parks is not None:
+        in_pool &= np.isin(np.asarray(proj.park), pool_spec.parks)
+    if pool_spec.groups is not None:
+        in_pool &= np.isin(np.asarray(proj.group), pool_spec.groups)
+    in_pool3 = in_pool[None, :, None]
+    pool_by_tax = {}
+    local_in_pool_by_tax = {}
+    for t in pool_spec.taxes:
+        gross = sum(tier_amounts[t][tier] for tier in pool_spec.tiers)
+        local_part = sum((tier_amounts[t][tier] for tier in pool_spec.tiers if tier in LOCAL_TIERS), np.zeros((n_draws, P, Y)))
+        if pool_spec.net_of_rebates and t in rebate_tier:
+            cut = sum((rebate_tier[t][tier] for tier in pool_spec.tiers if tier in LOCAL_TIERS), 0.0)
+            gross = gross - cut
+            local_part = local_part - cut
+        pool_by_tax[t] = np.where(in_pool3, gross, 0.0)
+        local_in_pool_by_tax[t] = np.where(in_pool3, local_part, 0.0)
+    pool_dpy = sum(pool_by_tax.values())
+
+    # Host's local revenue that is not in the pool (net of the rebates it pays)
+    local_net = sum(tier_amounts[t]["city"] + tier_amounts[t]["county"] for t in TAXES) - sum(rebate.values())
+    outside = local_net - sum(local_in_pool_by_tax.values(), np.zeros((n_draws, P, Y)))
+    host_idx = np.array([party_ids.index(spec.parks[p].host) for p in proj.park])
+    host_kp = np.zeros((K, P))
+    host_kp[host_idx, np.arange(P)] = 1.0
+    retained = ledgers.to_parties(outside, host_kp)
+
+    # Stage 6: split rules
+    ctx = _rule_context(scenario, inp, host_idx)
+    pool_share = np.stack([apply_mechanism(r, pool_by_tax, ctx).sum(axis=2).transpose(1, 0, 2) for r in rule_specs])
+
+    # Stage 7: costs, platform, statistics
+    costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
+    acquisition = taxes.land_transfer_yuan(inp["land_mu"], inp["land_acquisition_cost_yuan_per_mu"], start, years) * landing
+    costs[COST_KINDS.index("land_acquisition")] += ledgers.to_parties(np.broadcast_to(acquisition, (n_draws, P, Y)), host_kp)
+    if spec.platform is not None:
+        equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
+        _, dividends = ledgers.platform_flows_yuan(
+            expand_payments(spec.platform.capital_payments_yuan, years),
+            inp["return_on_capital_rate"],
+            spec.platform.payout_rate,
+            equity,
+        )
+        dividends = np.broadcast_to(dividends, (n_draws, K, Y))
+    else:
+        equity = None
+        dividends = np.zeros((n_draws, K, Y))
+    va = np.broadcast_to(value_added * landing, (n_draws, P, Y))
+    st = spec.statistics
+    credit = ledgers.statistics_credit_yuan(
+        va,
+        host_kp,
+        method=st.method,
+        shares_k=None if st.shares is None else np.array([st.shares.get(p, 0.0) for p in party_ids]),
+        equity_k=equity,
+    )
+
+    # Aggregates for flow tables
+    park_ids = list(spec.parks)
+    park_np = np.zeros((len(park_ids), P))
+    park_np[[park_ids.index(p) for p in proj.park], np.arange(P)] = 1.0
+    tier_dt4y = np.stack([np.stack([tier_amounts[t][tier].sum(axis=1) for tier in TIERS], axis=1) for t in TAXES], axis=1)
+    flows = np.stack(
+        [np.stack([park_np @ tier_amounts[t][tier].sum(axis=0) for tier in TIERS], axis=1) for t in TAXES], axis=1
+    )
+    rebates_total = sum(rebate.values())
+    reb = np.stack(
+        [park_np @ sum(rebate_tier[t][tier] for t in rebate_tier).sum(axis=0) for tier in LOCAL_TIERS], axis=1
+    )
+    return ChunkOutput(
+        pool_dy=pool_dpy.sum(axis=1),
+        pool_share_rdky=pool_share,
+        retained_dky=retained,
+        dividends_dky=np.asarray(dividends),
+        costs_cdky=costs,
+        value_added_credit_dky=credit,
+        tax_dty=np.stack([tax[t].sum(axis=1) for t in TAXES], axis=1),
+        tier_dt4y=tier_dt4y,
+        rebates_dy=rebates_total.sum(axis=1),
+        flows_nt4y=flows,
+        rebates_n2y=reb,
+        value_added_dy=va.sum(axis=1),
+    )
+
+
+def select_rules(scenario, rules: Sequence[str] | None):
+    """The scenario's rule specs, or those named in ``rules`` (in that order)."""
+    specs = list(scenario.spec.rules)
+    if rules is None:
+        return specs
+    by_name = {r.name: r for r in specs}
+    unknown = [r for r in rules if r not in by_name]
+    if unknown:
+        import difflib
+
+        probs = []
+        for name in unknown:
+            hint = difflib.get_close_matches(name, list(by_name), n=1)
+            msg = "no rule of that name in the scenario" + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(by_name)}")
+            probs.append(Problem("<arguments>", "rules", msg, name))
+        raise ScenarioError(probs)
+    return [by_name[r] for r in rules]
+
+
+def run(scenario, *, draws: int = 1, seed=None, rules: Sequence[str] | None = None):
+    """Run a scenario: every stage, every rule, on the same draws.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`~benefitshare.scenario.load_scenario`.
+    draws : int
+        Number of draws; 1 is the deterministic run at central values.
+    seed : int, numpy.random.Generator or None
+        Random seed for draws > 1.
+    rules : sequence of str, optional
+        Names of the scenario's rules to evaluate; all by default.
+
+    Returns
+    -------
+    Result
+    """
+    from .result import Result
+
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ScenarioError([Problem("<arguments>", "draws", "must be a whole number >= 1", draws)])
+    if draws != 1:
+        raise NotImplementedError("draws > 1 needs declared uncertainty; see the uncertainty module")
+    specs = select_rules(scenario, rules)
+    t0 = time.perf_counter()
+    out = evaluate(scenario, central_inputs(scenario), specs)
+    elapsed = time.perf_counter() - t0
+    return Result.from_chunks(scenario, [r.name for r in specs], [out], draws=1, seed=seed, sampler=None,
+                              timings={"evaluate_s": elapsed})

@@ -1,0 +1,33 @@
+"""Split rules: one interface, a registry by name, one module per family.
+
+See :mod:`benefitshare.rules.base` for the interface. Importing this package registers the
+built-in rules.
+"""
+
+from . import progressive, recovery, relocation, simple  # noqa: F401  (register the built-ins)
+from .base import (
+    CONSERVATION_TOL_YUAN,
+    SPLIT_RULES,
+    RuleContext,
+    RuleDef,
+    RuleParams,
+    get_rule,
+    parse_params,
+    register_rule,
+    validate_params,
+)
+from .mechanism import apply_mechanism, clause_masks
+
+__all__ = [
+    "CONSERVATION_TOL_YUAN",
+    "SPLIT_RULES",
+    "RuleContext",
+    "RuleDef",
+    "RuleParams",
+    "apply_mechanism",
+    "clause_masks",
+    "get_rule",
+    "parse_params",
+    "register_rule",
+    "validate_params",
+]

@@ -1,0 +1,260 @@
+"""The split-rule interface and registry.
+
+Every split rule is a function::
+
+    fn(pool_yuan, ctx, **params) -> shares_yuan
+
+where ``pool_yuan`` is the part of the shareable pool the rule covers, shaped
+``(draws, projects, years)``, ``ctx`` is a :class:`RuleContext`, and ``shares_yuan`` is shaped
+``(parties, draws, projects, years)`` and sums over parties to ``pool_yuan`` in every cell. Rules
+are registered by name with a pydantic model of their parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import RuleError
+
+__all__ = [
+    "RuleContext",
+    "RuleDef",
+    "RuleParams",
+    "SPLIT_RULES",
+    "register_rule",
+    "get_rule",
+    "validate_params",
+    "host_matrix",
+    "allocate_by_pool",
+    "check_shares",
+    "CONSERVATION_TOL_YUAN",
+]
+
+#: Largest allowed difference between the parties' shares and the pool in one cell [yuan].
+CONSERVATION_TOL_YUAN = 1e-6
+
+
+class RuleParams(BaseModel):
+    """Base class of rule parameter models: unknown keys rejected, NaN refused, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def check(self, spec) -> list[tuple[tuple, Any, str]]:
+        """Cross-checks against the scenario: ``(location, value, message)`` per problem."""
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleContext:
+    """What a rule may know besides the pool.
+
+    Attributes
+    ----------
+    years : ndarray of int, shape (Y,)
+    party_ids : tuple of str
+        Party ids; axis 0 of the rule output follows this order.
+    host_index : ndarray of int, shape (P,)
+        Index of each project's host party (the host of its park).
+    partner_index : int
+        Index of the partner city (first party with role ``partner``).
+    relocated : ndarray of bool, shape (1, P, 1)
+    pre_move_annual_tax_yuan : ndarray, shape (1, P, 1) [yuan/year]
+    full_production_year : ndarray of int, shape (D or 1, P, 1)
+        First year at full capacity [year].
+    park : tuple of str, length P
+    group : tuple of str, length P
+    equity : dict of str to float or None
+        Platform-company equity by party.
+    costs_yuan : dict of str to ndarray
+        Cost kind -> (K, Y) array of what each party pays [yuan/year].
+    """
+
+    years: np.ndarray
+    party_ids: tuple[str, ...]
+    host_index: np.ndarray
+    partner_index: int
+    relocated: np.ndarray
+    pre_move_annual_tax_yuan: np.ndarray
+    full_production_year: np.ndarray
+    park: tuple[str, ...]
+    group: tuple[str, ...]
+    equity: dict[str, float] | None
+    costs_yuan: dict[str, np.ndarray]
+
+    @property
+    def n_parties(self) -> int:
+        return len(self.party_ids)
+
+    def index(self, party: str) -> int:
+        return self.party_ids.index(party)
+
+    def share_vector(self, shares: Mapping[str, float]) -> np.ndarray:
+        """Shares by party as a (K,) vector in party order (missing parties get 0)."""
+        return np.array([float(shares.get(p, 0.0)) for p in self.party_ids])
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleDef:
+    """A registered split rule."""
+
+    name: str
+    fn: Callable[..., np.ndarray]
+    params_model: type[RuleParams] | None
+    summary: str
+    builtin: bool = False
+
+
+#: Registry of split rules by name.
+SPLIT_RULES: dict[str, RuleDef] = {}
+
+
+def register_rule(name: str, fn: Callable | None = None, *, params=None, summary: str | None = None,
+                  replace: bool = False, _builtin: bool = False):
+    """Register a split rule under ``name``; usable as a decorator.
+
+    Parameters
+    ----------
+    name : str
+        Name used in scenario files (``rule = "name"``).
+    fn : callable
+        ``fn(pool_yuan, ctx, **params) -> shares_yuan`` with shapes as in this module's doc.
+    params : type of RuleParams, optional
+        Pydantic model of the parameters; without it, parameters are passed through unchecked.
+    summary : str, optional
+        One line for listings; defaults to the first line of ``fn``'s docstring.
+    replace : bool
+        Allow replacing a registered rule of the same name.
+
+    Examples
+    --------
+    >>> import numpy as np, benefitshare as bs
+    >>> def all_to_partner(pool_yuan, ctx):
+    ...     out = np.zeros((ctx.n_parties, *pool_yuan.shape))
+    ...     out[ctx.partner_index] = pool_yuan
+    ...     return out
+    >>> bs.register_rule("all_to_partner", all_to_partner, replace=True)  # doctest: +ELLIPSIS
+    <function all_to_partner at ...>
+    """
+
+    def deco(f: Callable) -> Callable:
+        if not callable(f):
+            raise RuleError(f"rule {name!r}: expected a function, got {type(f).__name__}")
+        if not isinstance(name, str) or not name:
+            raise RuleError("a rule needs a non-empty name")
+        if name in SPLIT_RULES and not replace:
+            raise RuleError(f"a rule named {name!r} is already registered; pass replace=True to replace it")
+        doc = (f.__doc__ or "").strip().splitlines()
+        SPLIT_RULES[name] = RuleDef(name, f, params, summary or (doc[0] if doc else name), _builtin)
+        return f
+
+    return deco(fn) if fn is not None else deco
+
+
+def get_rule(name: str) -> RuleDef:
+    """Look up a rule; an unknown name lists the valid ones."""
+    try:
+        return SPLIT_RULES[name]
+    except KeyError:
+        hint = difflib.get_close_matches(name, list(SPLIT_RULES), n=1)
+        extra = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise RuleError(f"unknown rule {name!r}{extra} (valid: {', '.join(sorted(SPLIT_RULES))})") from None
+
+
+def validate_params(name: str, params: Mapping[str, Any], spec=None) -> list[tuple[tuple, Any, str]]:
+    """Problems with a rule's parameters as ``(location, value, message)``; empty when valid."""
+    rule = get_rule(name)
+    if rule.params_model is None:
+        return []
+    try:
+        model = rule.params_model.model_validate(dict(params))
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors(include_url=False):
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                fields = list(rule.params_model.model_fields)
+                hint = difflib.get_close_matches(str(err["loc"][-1]), fields, n=1)
+                msg = "unknown parameter" + (f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(fields)})")
+            elif err["type"] == "finite_number":
+                msg = "must be a finite number (NaN and infinity are not allowed)"
+            value = err.get("input", ...) if err["type"] != "missing" else ...
+            out.append((tuple(err["loc"]), value, msg))
+        return out
+    return model.check(spec) if spec is not None else []
+
+
+def parse_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated keyword arguments for a rule function."""
+    rule = get_rule(name)
+    if rule.params_model is None:
+        return dict(params)
+    model = rule.params_model.model_validate(dict(params))
+    return {k: getattr(model, k) for k in rule.params_model.model_fields}
+
+
+def check_shares(shares: Mapping[str, float] | None, spec, loc: tuple) -> list[tuple[tuple, Any, str]]:
+    """Shares name known parties and sum to 1."""
+    if shares is None or spec is None:
+        return []
+    out = []
+    parties = list(spec.parties)
+    for pid in shares:
+        if pid not in parties:
+            hint = difflib.get_close_matches(pid, parties, n=1)
+            out.append((loc + (pid,), pid, "unknown party" + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(parties)}")))
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-9:
+        out.append((loc, dict(shares), f"shares must sum to 1 (they sum to {total:.6g})"))
+    return out
+
+
+def host_matrix(ctx: RuleContext) -> np.ndarray:
+    """One-hot (K, P) matrix: 1 where party k hosts project p."""
+    m = np.zeros((ctx.n_parties, len(ctx.host_index)))
+    m[ctx.host_index, np.arange(len(ctx.host_index))] = 1.0
+    return m
+
+
+def allocate_by_pool(pool_yuan: np.ndarray, party_totals_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """Spread party totals of the aggregate pool back over projects in proportion to the pool.
+
+    Parameters
+    ----------
+    pool_yuan : ndarray, shape (D, P, Y)
+    party_totals_yuan : ndarray, shape (K, D, Y)
+        What each party receives of the pool summed over projects; sums over K to the pool total.
+
+    Returns
+    -------
+    ndarray, shape (K, D, P, Y)
+        Party k gets ``pool_p * total_k / pool_total`` of project p; the rounding residue goes to
+        the project's host, so every cell conserves money. Where the year's pool total is 0,
+        each host keeps its own project's pool.
+    """
+    total = pool_yuan.sum(axis=1)  # (D, Y)
+    safe = np.where(total != 0.0, total, 1.0)
+    frac = np.where(total != 0.0, party_totals_yuan / safe, 0.0)  # (K, D, Y)
+    out = frac[:, :, None, :] * pool_yuan[None]
+    hosts = host_matrix(ctx)  # (K, P)
+    remainder = pool_yuan - out.sum(axis=0)
+    out += hosts[:, None, :, None] * remainder[None]
+    return out
+
+
+def apply_shares(pool_yuan: np.ndarray, share_kdpy: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """Give each party ``share * pool``, the project's host getting the remainder exactly.
+
+    ``share_kdpy`` broadcasts to (K, D, P, Y) and should sum to 1 over K; any rounding residue goes
+    to the host, so shares always sum to the pool.
+    """
+    out = np.broadcast_to(share_kdpy, (ctx.n_parties, *pool_yuan.shape)) * pool_yuan[None]
+    hosts = host_matrix(ctx)
+    nonhost = out * (1.0 - hosts[:, None, :, None])
+    remainder = pool_yuan - nonhost.sum(axis=0)
+    return nonhost + hosts[:, None, :, None] * remainder[None]

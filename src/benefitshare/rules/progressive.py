@@ -1,0 +1,128 @@
+"""Rules on the size of the pool: incremental over a baseline, and tiered brackets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from .base import RuleParams, allocate_by_pool, check_shares, register_rule
+
+__all__ = ["incremental_over_baseline", "tiered"]
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _host_party_index(ctx):
+    """The single host of the pool, or None when projects have different hosts."""
+    hosts = np.unique(ctx.host_index)
+    return int(hosts[0]) if hosts.size == 1 else None
+
+
+class IncrementalParams(RuleParams):
+    shares: dict[str, Fraction]
+    base_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+    base_yuan: Annotated[float, Field(ge=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_base(self):
+        if self.base_year is not None and self.base_yuan is not None:
+            raise ValueError("give base_year or base_yuan, not both")
+        return self
+
+    def check(self, spec):
+        out = check_shares(self.shares, spec, ("shares",))
+        if spec is not None and self.base_year is not None and not (
+            spec.model.start_year <= self.base_year <= spec.model.end_year
+        ):
+            out.append((("base_year",), self.base_year,
+                        f"must be within the horizon {spec.model.start_year}..{spec.model.end_year}"))
+        return out
+
+
+def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yuan=None):
+    """Incremental over a baseline: only the growth of the pool over a base amount is shared.
+
+    The host keeps the pool up to the base amount each year; the increment above it is split by
+    ``shares``. The base is the pool total in ``base_year`` (the first model year by default) or
+    the fixed ``base_yuan``.
+
+    Notes
+    -----
+    ``increment_t = max(total_t - base, 0)``; party k receives ``shares_k * increment_t``, the host
+    also the base part; amounts are spread over projects in proportion to their pool.
+
+    References
+    ----------
+    Base-number sharing (基数分成) in Chinese intergovernmental arrangements: the base stays with
+    the existing recipient, the increment is shared (product catalogue).
+    """
+    total = pool_yuan.sum(axis=1)  # (D, Y)
+    if base_yuan is not None:
+        base = np.full(total.shape[:1] + (1,), float(base_yuan))
+    else:
+        year = ctx.years[0] if base_year is None else base_year
+        base = total[:, ctx.years == year]  # (D, 1)
+    increment = np.maximum(total - base, 0.0)
+    share = ctx.share_vector(shares)[:, None, None]
+    party_totals = share * increment[None]
+    host = _host_party_index(ctx)
+    if host is None:
+        raise ValueError("incremental_over_baseline needs all projects in its scope to have one host")
+    party_totals[host] += total - increment
+    return allocate_by_pool(pool_yuan, party_totals, ctx)
+
+
+class Bracket(RuleParams):
+    up_to_yuan: Annotated[float, Field(gt=0.0)] | None = None
+    shares: dict[str, Fraction]
+
+
+class TieredParams(RuleParams):
+    brackets: list[Bracket] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        limits = [b.up_to_yuan for b in self.brackets]
+        if limits[-1] is not None:
+            raise ValueError("the last bracket must have no up_to_yuan (it takes the rest)")
+        if any(x is None for x in limits[:-1]):
+            raise ValueError("every bracket but the last needs up_to_yuan")
+        inner = limits[:-1]
+        if any(b <= a for a, b in zip(inner, inner[1:], strict=False)):
+            raise ValueError("up_to_yuan must increase from bracket to bracket")
+        return self
+
+    def check(self, spec):
+        out = []
+        for i, b in enumerate(self.brackets):
+            out.extend(check_shares(b.shares, spec, ("brackets", i, "shares")))
+        return out
+
+
+def tiered(pool_yuan, ctx, *, brackets):
+    """Tiered by pool size: each slice of the year's pool total is split by its bracket's shares.
+
+    Like a progressive tax schedule: with brackets ``[{up_to_yuan = 1e8, shares = A}, {shares =
+    B}]`` the first 100 million yuan of a year's pool is split by A and the rest by B.
+
+    References
+    ----------
+    Progressive (tiered) splits in revenue-sharing agreements (product catalogue); a modelling
+    device, no Guangdong precedent found.
+    """
+    total = pool_yuan.sum(axis=1)  # (D, Y)
+    party_totals = np.zeros((ctx.n_parties, *total.shape))
+    lower = 0.0
+    for b in brackets:
+        upper = np.inf if b.up_to_yuan is None else b.up_to_yuan
+        slice_ = np.clip(total, lower, upper) - lower
+        party_totals += ctx.share_vector(b.shares)[:, None, None] * slice_[None]
+        lower = upper
+    # a negative total (possible only for a user pool) stays with the hosts
+    return allocate_by_pool(pool_yuan, party_totals, ctx)
+
+
+register_rule("incremental_over_baseline", incremental_over_baseline, params=IncrementalParams, _builtin=True)
+register_rule("tiered", tiered, params=TieredParams, _builtin=True)

@@ -1,0 +1,138 @@
+"""Share-based rules: host keeps all, fixed ratio with a term, phased schedule, equity shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from ..schedules import expand_steps
+from .base import RuleParams, apply_shares, check_shares, host_matrix, register_rule
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Shares = dict[str, Fraction]
+
+
+class NoParams(RuleParams):
+    """No parameters."""
+
+
+def host_keeps_all(pool_yuan, ctx):
+    """Host keeps all: each project's pool goes to the host of its park.
+
+    The legal baseline: a resident enterprise pays corporate income tax where it is registered,
+    and local taxes accrue where the activity takes place.
+
+    References
+    ----------
+    全国人民代表大会, 中华人民共和国企业所得税法 (2018-12-29), art. 50.
+    """
+    return host_matrix(ctx)[:, None, :, None] * pool_yuan[None]
+
+
+class FixedRatioParams(RuleParams):
+    shares: Shares
+    term_years: Annotated[int, Field(ge=1, le=100)] | None = None
+    start_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+
+    def check(self, spec):
+        return check_shares(self.shares, spec, ("shares",))
+
+
+def fixed_ratio(pool_yuan, ctx, *, shares, term_years=None, start_year=None):
+    """Fixed ratio, optionally for a term: parties take fixed shares, then the host keeps all.
+
+    Parameters
+    ----------
+    shares : dict of str to float
+        Share of the pool for each party [fraction]; they sum to 1.
+    term_years : int, optional
+        Number of years the ratio applies from ``start_year``; afterwards the host keeps all.
+    start_year : int, optional
+        First year of the term; the first model year by default.
+
+    References
+    ----------
+    Zhongshan-Heyuan co-built park: retained local tax split 50:50 (secondary source).
+    辽宁省人民政府关于支持飞地经济发展的实施意见 (2018/19): 5:5 for 10 years (secondary source).
+    """
+    share = ctx.share_vector(shares)[:, None, None, None]
+    years = ctx.years
+    first = years[0] if start_year is None else start_year
+    active = years >= first
+    if term_years is not None:
+        active &= years < first + term_years
+    hosts = host_matrix(ctx)[:, None, :, None]
+    weights = np.where(active[None, None, None, :], share, hosts)
+    return apply_shares(pool_yuan, weights, ctx)
+
+
+class PhasedParams(RuleParams):
+    schedule: dict[Annotated[int, Field(ge=1900, le=2200)], Shares] = Field(min_length=1)
+
+    def check(self, spec):
+        out = []
+        for year, shares in self.schedule.items():
+            out.extend(check_shares(shares, spec, ("schedule", year)))
+        if spec is not None and min(self.schedule) > spec.model.start_year:
+            out.append((("schedule",), min(self.schedule),
+                        f"schedule starts after the first model year {spec.model.start_year}: "
+                        "give shares for the first model year or earlier"))
+        return out
+
+
+def phased_schedule(pool_yuan, ctx, *, schedule):
+    """Phased schedule: year-keyed shares that carry forward, e.g. a partner share tapering.
+
+    Parameters
+    ----------
+    schedule : dict of int to dict of str to float
+        ``{2026: {"shenzhen": 0.6, "shanwei": 0.4}, 2031: {...}}`` [fraction].
+
+    References
+    ----------
+    Stepped sharing schedules in enclave agreements (product catalogue); a modelling device for
+    tapering the partner's share as the host's capacity grows.
+    """
+    per_party = np.stack(
+        [expand_steps({y: s.get(p, 0.0) for y, s in schedule.items()}, ctx.years) for p in ctx.party_ids]
+    )  # (K, Y)
+    return apply_shares(pool_yuan, per_party[:, None, None, :], ctx)
+
+
+class EquityParams(RuleParams):
+    equity: Shares | None = None
+
+    def check(self, spec):
+        if self.equity is not None:
+            return check_shares(self.equity, spec, ("equity",))
+        if spec is not None and spec.platform is None:
+            return [(("equity",), ..., "give equity shares here or a [platform] section with equity")]
+        return []
+
+
+def equity_proportional(pool_yuan, ctx, *, equity=None):
+    """Equity-proportional: shares follow each party's equity in the platform company.
+
+    Parameters
+    ----------
+    equity : dict of str to float, optional
+        Equity shares; the scenario's platform-company equity by default.
+
+    References
+    ----------
+    Suzhou-Suqian Industrial Park: returns on the co-built land shared "按照双方的股本构成分配"
+    (secondary source; the actual equity shares were not found).
+    """
+    shares = equity if equity is not None else ctx.equity
+    return apply_shares(pool_yuan, ctx.share_vector(shares)[:, None, None, None], ctx)
+
+
+register_rule("host_keeps_all", host_keeps_all, params=NoParams, _builtin=True)
+register_rule("fixed_ratio", fixed_ratio, params=FixedRatioParams, _builtin=True)
+register_rule("phased_schedule", phased_schedule, params=PhasedParams, _builtin=True)
+register_rule("equity_proportional", equity_proportional, params=EquityParams, _builtin=True)
+
+__all__ = ["host_keeps_all", "fixed_ratio", "phased_schedule", "equity_proportional"]
+
