@@ -131,6 +131,7 @@ class ChunkOutput:
     flows_ntly : (N, T, 4, Y) tax by park, type and tier, summed over the chunk's draws
     rebates_nly : (N, 2, Y) rebates by park and local tier, summed over the chunk's draws
     value_added_dy : (D, Y) value added of all projects
+    standalone_dky : (D, K, Y) each party's revenue without the agreement (product.md §3.3)
     """
 
     pool_dy: np.ndarray
@@ -145,6 +146,7 @@ class ChunkOutput:
     flows_nt4y: np.ndarray
     rebates_n2y: np.ndarray
     value_added_dy: np.ndarray
+    standalone_dky: np.ndarray
 
 
 def _rule_context(scenario, inputs, host_idx) -> RuleContext:
@@ -344,6 +346,24 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         equity_k=equity,
     )
 
+    # Counterfactual: no agreement (product.md §3.3). A relocated firm stays in the partner city
+    # (with the stay probability) and pays its pre-move tax there; any other project comes to its host anyway with
+    # probability 1 - additionality; nobody bears cooperation costs.
+    relocated = np.broadcast_to(inp["relocated"], (1, P, 1))
+    stay_home = np.where(
+        relocated, inp["pre_move_annual_tax_yuan"]
+        * spec.counterfactual.origin_local_share
+        * spec.counterfactual.stay_probability
+        * landing
+        * index, 0.0
+    )
+    partner_kp = np.zeros((K, P))
+    partner_kp[spec.party_index("partner")] = 1.0
+    comes_anyway = np.where(relocated, 0.0, (1.0 - inp["additionality"]) * local_net)
+    standalone = ledgers.to_parties(np.broadcast_to(stay_home, (n_draws, P, Y)), partner_kp) + ledgers.to_parties(
+        np.broadcast_to(comes_anyway, (n_draws, P, Y)), host_kp
+    )
+
     # Aggregates for flow tables
     park_ids = list(spec.parks)
     park_np = np.zeros((len(park_ids), P))
@@ -369,6 +389,7 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         flows_nt4y=flows,
         rebates_n2y=reb,
         value_added_dy=va.sum(axis=1),
+        standalone_dky=standalone,
     )
 
 

@@ -66,6 +66,7 @@ class Result:
     flows_mean_nt4y: np.ndarray
     rebates_mean_n2y: np.ndarray
     value_added_dy: np.ndarray
+    standalone_dky: np.ndarray
     timings: dict
 
     @classmethod
@@ -93,6 +94,7 @@ class Result:
             flows_mean_nt4y=sum(c.flows_nt4y for c in chunks) / n,
             rebates_mean_n2y=sum(c.rebates_n2y for c in chunks) / n,
             value_added_dy=cat("value_added_dy"),
+            standalone_dky=cat("standalone_dky"),
             timings=dict(timings),
         )
 
@@ -119,6 +121,14 @@ class Result:
     def npv_rdk(self) -> np.ndarray:
         """NPV of each party's net benefit per rule and draw [yuan], at the party's discount rate."""
         return npv_yuan(self.net_rdky, self.discount_factors_ky()[None, None])
+
+    def standalone_npv_dk(self) -> np.ndarray:
+        """NPV of each party's standalone (no-agreement) revenue per draw [yuan], shape (D, K)."""
+        return npv_yuan(self.standalone_dky, self.discount_factors_ky()[None])
+
+    def gains_rdk(self) -> np.ndarray:
+        """NPV gain of each party over its standalone value, per rule and draw [yuan]."""
+        return self.npv_rdk() - self.standalone_npv_dk()[None]
 
     # ---------------------------------------------------------------- tables
     def summary(self) -> pd.DataFrame:

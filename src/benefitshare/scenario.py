@@ -188,6 +188,21 @@ class Statistics(_Model):
     shares: dict[str, Fraction] | None = None
 
 
+class Counterfactual(_Model):
+    """The no-agreement world that each party's standalone value is measured in."""
+
+    origin_local_share: Fraction = Field(
+        0.45,
+        description="Share of a relocated firm's pre-move tax that the origin city keeps locally "
+        "[fraction]; it keeps this stream if the firm does not move.",
+    )
+    stay_probability: Fraction = Field(
+        1.0,
+        description="Probability that a relocated firm would have stayed in the origin city "
+        "without the cooperation (otherwise it would have moved elsewhere) [fraction].",
+    )
+
+
 class Scope(_Model):
     """Which part of the pool a clause covers; omitted lists mean all."""
 
@@ -248,6 +263,7 @@ class ScenarioSpec(_Model):
     costs: list[Cost] = Field(default_factory=list)
     platform: Platform | None = None
     statistics: Statistics = Field(default_factory=Statistics)
+    counterfactual: Counterfactual = Field(default_factory=Counterfactual)
     rules: list[RuleSpec] = Field(min_length=1)
     uncertainty: dict[str, Any] = Field(default_factory=dict)
     provenance: dict[str, str] = Field(
