@@ -156,6 +156,30 @@ def taxable_income_yuan(profit_yuan, carryforward_years):
     out = np.maximum(profit, 0.0)
     if n == 0:
         return out
+    # only projects that ever make a loss need the year loop
+    losing = (profit < 0.0).any(axis=(0, 2)) if profit.ndim == 3 else np.ones(0, bool)
+    if not losing.any():
+        return out
+    sel = np.flatnonzero(losing)
+    sub = profit[:, sel, :]
+    d, p, y = sub.shape
+    buf = np.zeros((d, p, n))  # buf[..., k]: loss from k+1 years ago
+    res = np.empty_like(sub)
+    for t in range(y):
+        gain = np.maximum(sub[:, :, t], 0.0)
+        if buf.any():
+            remaining = gain.copy()
+            for k in range(n - 1, -1, -1):
+                use = np.minimum(remaining, buf[:, :, k])
+                buf[:, :, k] -= use
+                remaining -= use
+            res[:, :, t] = remaining
+        else:
+            res[:, :, t] = gain
+        buf[:, :, 1:] = buf[:, :, :-1]
+        buf[:, :, 0] = np.maximum(-sub[:, :, t], 0.0)
+    out[:, sel, :] = res
+    return out
     d, p, y = profit.shape
     buf = np.zeros((d, p, n))  # buf[..., k]: loss from k+1 years ago
     out = np.empty_like(profit)

@@ -15,7 +15,7 @@ import numpy as np
 from . import economy, ledgers, taxes, tiers
 from .errors import Problem, ScenarioError
 from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from .rules import RuleContext, apply_mechanism
+from .rules import PoolCache, RuleContext, apply_mechanism
 from .schedules import expand_payments, expand_steps
 
 __all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "INPUT_NAMES"]
@@ -163,7 +163,7 @@ def _rule_context(scenario, inputs, host_idx) -> RuleContext:
         host_index=host_idx,
         partner_index=spec.party_index("partner"),
         relocated=np.broadcast_to(inputs["relocated"], (1, len(proj), 1)),
-        pre_move_annual_tax_yuan=np.broadcast_to(inputs["pre_move_annual_tax_yuan"], (1, len(proj), 1)),
+        pre_move_annual_tax_yuan=inputs["pre_move_annual_tax_yuan"],
         full_production_year=full_prod,
         park=tuple(proj.park),
         group=tuple(proj.group),
@@ -193,7 +193,7 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     scenario : Scenario
     inputs : mapping of str to ndarray
         As from :func:`central_inputs`, with any input replaced by an array with a leading draws
-        axis (D, P, 1) or (D, 1, 1).
+        axis (D, P, 1) or (D, 1, 1) (or (D, 1, Y) for year schedules).
     rule_specs : sequence of RuleSpec
         The mechanisms to evaluate, all on the same draws.
 
@@ -205,13 +205,15 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     proj = scenario.projects
     years = scenario.years
     y3 = years[None, None, :]
-    n_draws = max(np.shape(v)[0] for v in inputs.values())
     inp = dict(inputs)
+    n_draws = max(np.shape(v)[0] for v in inp.values())
     P, Y = len(proj), len(years)
     party_ids = list(spec.parties)
     K = len(party_ids)
+    full = (n_draws, P, Y)
+    landing = inp["landing"]
 
-    # Stage 2: economy (for a project that lands; scaled by landing at the end)
+    # Stage 2: economy. Quantities are for a project that lands; taxes are scaled by landing.
     start = inp["start_year"]
     capex = economy.capex_yuan(inp["investment_yuan"], start, proj.phasing_matrix(), years)
     op_start = economy.operation_start_year(start, inp["construction_years"])
@@ -220,15 +222,13 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     capacity = economy.capacity_fraction(op_start, inp["ramp_up_years"], years)
     index = economy.growth_index(inp["sales_growth_rate"], years)
     full_sales = economy.full_capacity_sales_yuan(inp["investment_yuan"], inp["output_per_fixed_asset"], index)
-    sales = full_sales * capacity
+    sales = np.broadcast_to(full_sales * capacity, full)
     value_added = sales * inp["value_added_rate"]
-    wages = value_added * inp["wage_share"]
     depreciation = inp["investment_yuan"] / inp["depreciation_years"]
     profit = economy.profit_before_tax_yuan(full_sales, capacity, inp["profit_margin"], depreciation, operating)
-    profit = np.broadcast_to(profit, (n_draws, P, Y))
-    taxable = economy.taxable_income_yuan(profit, spec.model.loss_carryforward_years)
+    taxable = economy.taxable_income_yuan(np.broadcast_to(profit, full), spec.model.loss_carryforward_years)
 
-    # Stage 3: taxes
+    # Stage 3: taxes (each (D, P, Y), scaled by landing)
     rs = lambda name: taxes.regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
     relief = np.where(inp["slpe"], rs("rates.slpe_local_relief"), 0.0)
     rate = taxes.cit_rate(
@@ -240,52 +240,47 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         is_high_tech=inp["high_tech"],
         is_slpe=inp["slpe"],
     )
-    vat = taxes.vat_yuan(value_added, inp["vat_rate"])
+    value_added_l = value_added * landing
+    vat = taxes.vat_yuan(value_added_l, inp["vat_rate"])
     tax = {
         "vat": vat,
-        "cit": taxes.cit_yuan(taxable, rate),
-        "pit": taxes.pit_yuan(wages, inp["pit_effective_rate"]),
+        "cit": taxes.cit_yuan(taxable, rate) * landing,
+        "pit": taxes.pit_yuan(value_added_l * inp["wage_share"], inp["pit_effective_rate"]),
         "umt": taxes.surcharge_yuan(vat, inp["umt_rate"], relief),
         "edu": taxes.surcharge_yuan(vat, rs("rates.edu"), relief),
         "local_edu": taxes.surcharge_yuan(vat, rs("rates.local_edu"), relief),
         "property": taxes.property_tax_yuan(
-            inp["building_value_yuan"],
+            inp["building_value_yuan"] * landing,
             deduction_rate=inp["property_tax_deduction_rate"],
             rate=rs("rates.property_cost_basis"),
             in_use=operating,
             relief=relief,
         ),
         "land_use": taxes.land_use_tax_yuan(
-            inp["land_mu"], rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"], occupied=occupied, relief=relief
+            inp["land_mu"] * landing, rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"], occupied=occupied, relief=relief
         ),
         "stamp": taxes.stamp_duty_yuan(
-            sales if spec.model.stamp_on_sales else 0.0,
-            capex,
+            sales * landing if spec.model.stamp_on_sales else 0.0,
+            capex * landing,
             sales_rate=rs("rates.stamp_sales_contract"),
             construction_rate=rs("rates.stamp_construction_contract"),
             relief=relief,
         ),
-        "land_transfer": taxes.land_transfer_yuan(inp["land_mu"], inp["land_price_yuan_per_mu"], start, years),
+        "land_transfer": taxes.land_transfer_yuan(inp["land_mu"] * landing, inp["land_price_yuan_per_mu"], start, years),
     }
-    landing = inp["landing"]
-    tax = {t: np.broadcast_to(tax[t] * landing, (n_draws, P, Y)) for t in TAXES}
+    tax = {t: np.broadcast_to(tax[t], full) for t in TAXES}
 
-    # Stage 4: tiers
-    county_share = inp["county_share"]
-    tier_amounts = {}
+    # Stage 4: tiers, as fractions of each tax (the amounts are formed only where needed)
+    county_share = np.broadcast_to(inp["county_share"], (1, P, 1)) if np.shape(inp["county_share"])[0] == 1 else inp["county_share"]
+    frac = {}
     for t in TAXES:
         central = taxes.regime_schedule(f"central_share.{t}", years)
         prov_steps = spec.tiers.provincial_share.get(t)
         provincial = expand_steps(prov_steps, years) if prov_steps else np.zeros(Y)
-        tier_amounts[t] = tiers.split_tiers(tax[t], tiers.tier_fractions(central, provincial, county_share))
+        frac[t] = tiers.tier_fractions(central, provincial, county_share)
+    local_frac = {t: 1.0 - frac[t]["central"] - frac[t]["provincial"] for t in TAXES}  # (1, 1, Y)
     rebate_window = operating & (y3 < op_start + inp["rebate_years"])
-    rebate = {
-        t: tiers.rebates_yuan(tier_amounts[t]["city"] + tier_amounts[t]["county"], inp["rebate_rate"], rebate_window)
-        for t in ("vat", "cit")
-    }
-    rebate_tier = {
-        t: {"county": rebate[t] * county_share, "city": rebate[t] - rebate[t] * county_share} for t in rebate
-    }
+    rebate = {t: tiers.rebates_yuan(tax[t] * local_frac[t], inp["rebate_rate"], rebate_window) for t in ("vat", "cit")}
 
     # Stage 5: shareable pool, by tax
     pool_spec = spec.pool
@@ -294,36 +289,50 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         in_pool &= np.isin(np.asarray(proj.park), pool_spec.parks)
     if pool_spec.groups is not None:
         in_pool &= np.isin(np.asarray(proj.group), pool_spec.groups)
-    in_pool3 = in_pool[None, :, None]
+    in_pool3 = in_pool[None, :, None].astype(float)
+    local_tiers = [tier for tier in pool_spec.tiers if tier in LOCAL_TIERS]
+    # share of a local amount (e.g. a rebate) that falls in the pool's local tiers, (1 or D, P, 1)
+    local_in_pool = sum(
+        ((1.0 - county_share) if tier == "city" else county_share for tier in local_tiers), np.zeros((1, P, 1))
+    ) * in_pool3
     pool_by_tax = {}
-    local_in_pool_by_tax = {}
+    pool_local_total = np.zeros(full)
+    only_local = set(pool_spec.tiers) <= set(LOCAL_TIERS)
     for t in pool_spec.taxes:
-        gross = sum(tier_amounts[t][tier] for tier in pool_spec.tiers)
-        local_part = sum((tier_amounts[t][tier] for tier in pool_spec.tiers if tier in LOCAL_TIERS), np.zeros((n_draws, P, Y)))
-        if pool_spec.net_of_rebates and t in rebate_tier:
-            cut = sum((rebate_tier[t][tier] for tier in pool_spec.tiers if tier in LOCAL_TIERS), 0.0)
-            gross = gross - cut
-            local_part = local_part - cut
-        pool_by_tax[t] = np.where(in_pool3, gross, 0.0)
-        local_in_pool_by_tax[t] = np.where(in_pool3, local_part, 0.0)
-    pool_dpy = sum(pool_by_tax.values())
+        f = sum(frac[t][tier] for tier in pool_spec.tiers) * in_pool3
+        amount = tax[t] * f
+        if pool_spec.net_of_rebates and t in rebate:
+            amount -= rebate[t] * local_in_pool
+        pool_by_tax[t] = amount
+        if only_local:
+            pool_local_total += amount
+        else:
+            part = tax[t] * (local_frac[t] * local_in_pool)
+            if pool_spec.net_of_rebates and t in rebate:
+                part -= rebate[t] * local_in_pool
+            pool_local_total += part
 
     # Host's local revenue that is not in the pool (net of the rebates it pays)
-    local_net = sum(tier_amounts[t]["city"] + tier_amounts[t]["county"] for t in TAXES) - sum(rebate.values())
-    outside = local_net - sum(local_in_pool_by_tax.values(), np.zeros((n_draws, P, Y)))
+    local_net = -(rebate["vat"] + rebate["cit"])
+    for t in TAXES:
+        local_net += tax[t] * local_frac[t]
     host_idx = np.array([party_ids.index(spec.parks[p].host) for p in proj.park])
     host_kp = np.zeros((K, P))
     host_kp[host_idx, np.arange(P)] = 1.0
-    retained = ledgers.to_parties(outside, host_kp)
+    retained = ledgers.to_parties(local_net - pool_local_total, host_kp)
 
-    # Stage 6: split rules
+    # Stage 6: split rules, all on the same pools
     ctx = _rule_context(scenario, inp, host_idx)
-    pool_share = np.stack([apply_mechanism(r, pool_by_tax, ctx).sum(axis=2).transpose(1, 0, 2) for r in rule_specs])
+    cache = PoolCache(pool_by_tax)
+    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
+    pool_dy = cache.total(tuple(pool_spec.taxes)).sum(axis=1)
 
     # Stage 7: costs, platform, statistics
     costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
-    acquisition = taxes.land_transfer_yuan(inp["land_mu"], inp["land_acquisition_cost_yuan_per_mu"], start, years) * landing
-    costs[COST_KINDS.index("land_acquisition")] += ledgers.to_parties(np.broadcast_to(acquisition, (n_draws, P, Y)), host_kp)
+    acquisition = taxes.land_transfer_yuan(
+        inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years
+    )
+    costs[COST_KINDS.index("land_acquisition")] += ledgers.to_parties(np.broadcast_to(acquisition, full), host_kp)
     if spec.platform is not None:
         equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
         _, dividends = ledgers.platform_flows_yuan(
@@ -336,10 +345,9 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     else:
         equity = None
         dividends = np.zeros((n_draws, K, Y))
-    va = np.broadcast_to(value_added * landing, (n_draws, P, Y))
     st = spec.statistics
     credit = ledgers.statistics_credit_yuan(
-        va,
+        np.broadcast_to(value_added_l, full),
         host_kp,
         method=st.method,
         shares_k=None if st.shares is None else np.array([st.shares.get(p, 0.0) for p in party_ids]),
@@ -347,48 +355,70 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     )
 
     # Counterfactual: no agreement (product.md §3.3). A relocated firm stays in the partner city
-    # (with the stay probability) and pays its pre-move tax there; any other project comes to its host anyway with
-    # probability 1 - additionality; nobody bears cooperation costs.
+    # (with the stay probability) and pays its pre-move tax there; any other project comes to its
+    # host anyway with probability 1 - additionality; nobody bears cooperation costs.
     relocated = np.broadcast_to(inp["relocated"], (1, P, 1))
     stay_home = np.where(
-        relocated, inp["pre_move_annual_tax_yuan"]
+        relocated,
+        inp["pre_move_annual_tax_yuan"]
         * spec.counterfactual.origin_local_share
         * spec.counterfactual.stay_probability
         * landing
-        * index, 0.0
+        * index,
+        0.0,
     )
     partner_kp = np.zeros((K, P))
     partner_kp[spec.party_index("partner")] = 1.0
-    comes_anyway = np.where(relocated, 0.0, (1.0 - inp["additionality"]) * local_net)
-    standalone = ledgers.to_parties(np.broadcast_to(stay_home, (n_draws, P, Y)), partner_kp) + ledgers.to_parties(
-        np.broadcast_to(comes_anyway, (n_draws, P, Y)), host_kp
+    comes_anyway = np.where(relocated, 0.0, 1.0 - inp["additionality"]) * local_net
+    standalone = ledgers.to_parties(np.broadcast_to(stay_home, full), partner_kp) + ledgers.to_parties(
+        comes_anyway, host_kp
     )
 
-    # Aggregates for flow tables
+    # Tier totals per draw, and flows by park summed over the chunk's draws
+    per_draw_cs = county_share.shape[0] > 1
+    cs_vec = county_share[0, :, 0]
     park_ids = list(spec.parks)
     park_np = np.zeros((len(park_ids), P))
     park_np[[park_ids.index(p) for p in proj.park], np.arange(P)] = 1.0
-    tier_dt4y = np.stack([np.stack([tier_amounts[t][tier].sum(axis=1) for tier in TIERS], axis=1) for t in TAXES], axis=1)
-    flows = np.stack(
-        [np.stack([park_np @ tier_amounts[t][tier].sum(axis=0) for tier in TIERS], axis=1) for t in TAXES], axis=1
-    )
-    rebates_total = sum(rebate.values())
-    reb = np.stack(
-        [park_np @ sum(rebate_tier[t][tier] for t in rebate_tier).sum(axis=0) for tier in LOCAL_TIERS], axis=1
-    )
+    tier_dt4y = np.empty((n_draws, len(TAXES), len(TIERS), Y))
+    flows = np.empty((len(park_ids), len(TAXES), len(TIERS), Y))
+    tax_dty = np.empty((n_draws, len(TAXES), Y))
+    for i, t in enumerate(TAXES):
+        f = frac[t]
+        s1 = tax[t].sum(axis=1)  # (D, Y)
+        by_py = tax[t].sum(axis=0)  # (P, Y)
+        if per_draw_cs:
+            weighted = tax[t] * county_share
+            s2, cs_sum = weighted.sum(axis=1), weighted.sum(axis=0)
+        else:
+            s2 = np.einsum("dpy,p->dy", tax[t], cs_vec)
+            cs_sum = by_py * cs_vec[:, None]
+        lf = local_frac[t][0]  # (1, Y)
+        tax_dty[:, i] = s1
+        tier_dt4y[:, i, 0] = f["central"][0] * s1
+        tier_dt4y[:, i, 1] = f["provincial"][0] * s1
+        tier_dt4y[:, i, 3] = lf * s2
+        tier_dt4y[:, i, 2] = s1 - tier_dt4y[:, i, 0] - tier_dt4y[:, i, 1] - tier_dt4y[:, i, 3]
+        flows[:, i, 0] = park_np @ (by_py * f["central"][0])
+        flows[:, i, 1] = park_np @ (by_py * f["provincial"][0])
+        flows[:, i, 3] = park_np @ (cs_sum * lf)
+        flows[:, i, 2] = park_np @ by_py - flows[:, i, 0] - flows[:, i, 1] - flows[:, i, 3]
+    rebate_total = rebate["vat"] + rebate["cit"]
+    reb_county = (rebate_total * county_share).sum(axis=0)
+    reb = np.stack([park_np @ (rebate_total.sum(axis=0) - reb_county), park_np @ reb_county], axis=1)
     return ChunkOutput(
-        pool_dy=pool_dpy.sum(axis=1),
+        pool_dy=pool_dy,
         pool_share_rdky=pool_share,
         retained_dky=retained,
         dividends_dky=np.asarray(dividends),
         costs_cdky=costs,
         value_added_credit_dky=credit,
-        tax_dty=np.stack([tax[t].sum(axis=1) for t in TAXES], axis=1),
+        tax_dty=tax_dty,
         tier_dt4y=tier_dt4y,
-        rebates_dy=rebates_total.sum(axis=1),
+        rebates_dy=rebate_total.sum(axis=1),
         flows_nt4y=flows,
         rebates_n2y=reb,
-        value_added_dy=va.sum(axis=1),
+        value_added_dy=value_added_l.sum(axis=1) if value_added_l.shape[0] == n_draws else np.broadcast_to(value_added_l, full).sum(axis=1),
         standalone_dky=standalone,
     )
 

@@ -35,6 +35,7 @@ from . import io as _io
 from .errors import Problem, ScenarioError
 from .glossary import TAXES
 from .projects import ProjectTable, load_projects
+from .uncertainty import UncertaintySpec
 
 __all__ = [
     "ScenarioSpec",
@@ -265,7 +266,7 @@ class ScenarioSpec(_Model):
     statistics: Statistics = Field(default_factory=Statistics)
     counterfactual: Counterfactual = Field(default_factory=Counterfactual)
     rules: list[RuleSpec] = Field(min_length=1)
-    uncertainty: dict[str, Any] = Field(default_factory=dict)
+    uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
     provenance: dict[str, str] = Field(
         default_factory=dict,
         description="Source of each number: field path -> 'source: ...' or 'assumption: ...'.",
@@ -760,6 +761,20 @@ def _cross_checks(
                     add(("rules", i, "clauses", jb), ...,
                         f"overlaps clause {ja} in years {max(loa, lob)}..{min(hia, hib)}: "
                         "clauses must cover disjoint parts of the pool")
+
+    project_ids = list(projects.project_id)
+    for i, unc in enumerate(spec.uncertainty.inputs):
+        for field, valid, kind in (
+            ("sectors", sectors, "sector"),
+            ("parks", parks, "park"),
+            ("groups", groups, "project group"),
+            ("projects", project_ids, "project"),
+        ):
+            for k, name in enumerate(getattr(unc, field) or []):
+                if name not in valid:
+                    add(("uncertainty", "inputs", i, field, k), name, _unknown(kind, name, valid))
+        if unc.target == "platform.return_on_capital_rate" and spec.platform is None:
+            add(("uncertainty", "inputs", i, "target"), unc.target, "the scenario has no [platform] section")
 
     # projects refer to known parks and sectors, and start within the horizon
     for line, pid, park, sector, year in zip(

@@ -16,10 +16,11 @@ from .base import (
     register_rule,
     validate_params,
 )
-from .mechanism import apply_mechanism, clause_masks
+from .mechanism import PoolCache, apply_mechanism, clause_masks
 
 __all__ = [
     "CONSERVATION_TOL_YUAN",
+    "PoolCache",
     "SPLIT_RULES",
     "RuleContext",
     "RuleDef",

@@ -5,9 +5,11 @@ Every split rule is a function::
     fn(pool_yuan, ctx, **params) -> shares_yuan
 
 where ``pool_yuan`` is the part of the shareable pool the rule covers, shaped
-``(draws, projects, years)``, ``ctx`` is a :class:`RuleContext`, and ``shares_yuan`` is shaped
-``(parties, draws, projects, years)`` and sums over parties to ``pool_yuan`` in every cell. Rules
-are registered by name with a pydantic model of their parameters.
+``(draws, projects, years)``, ``ctx`` is a :class:`RuleContext`, and ``shares_yuan`` is what each
+party receives of it, summed over projects, shaped ``(parties, draws, years)``. For every draw
+and year the parties' shares sum to the pool: ``shares_yuan.sum(0) == pool_yuan.sum(1)``. Rules
+that need per-project logic (caps per firm) work per project inside and sum at the end. Rules are
+registered by name with a pydantic model of their parameters.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ __all__ = [
     "get_rule",
     "validate_params",
     "host_matrix",
-    "allocate_by_pool",
+    "host_totals",
+    "split_totals",
     "check_shares",
     "CONSERVATION_TOL_YUAN",
 ]
@@ -73,6 +76,18 @@ class RuleContext:
         Platform-company equity by party.
     costs_yuan : dict of str to ndarray
         Cost kind -> (K, Y) array of what each party pays [yuan/year].
+    standalone_dky : ndarray, shape (D, K, Y), optional
+        Each party's revenue without the agreement [yuan/year] (product.md §3.3).
+    outside_pool_net_dky : ndarray, shape (D, K, Y), optional
+        Each party's net flows outside the pool: local revenue it keeps, dividends, less its
+        costs [yuan/year].
+    pool_total_dy : ndarray, shape (D, Y), optional
+        The whole shareable pool, whatever part a clause covers [yuan/year].
+    discount_factors_ky : ndarray, shape (K, Y), optional
+        Each party's discount factors.
+    coalition_game : callable, optional
+        Returns the parties' :class:`~benefitshare.bargaining.CoalitionGame` (computed on first
+        use); bargaining rules need it.
     """
 
     years: np.ndarray
@@ -86,6 +101,12 @@ class RuleContext:
     group: tuple[str, ...]
     equity: dict[str, float] | None
     costs_yuan: dict[str, np.ndarray]
+    memo: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    standalone_dky: np.ndarray | None = None
+    outside_pool_net_dky: np.ndarray | None = None
+    pool_total_dy: np.ndarray | None = None
+    discount_factors_ky: np.ndarray | None = None
+    coalition_game: Callable[[], Any] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def n_parties(self) -> int:
@@ -123,7 +144,8 @@ def register_rule(name: str, fn: Callable | None = None, *, params=None, summary
     name : str
         Name used in scenario files (``rule = "name"``).
     fn : callable
-        ``fn(pool_yuan, ctx, **params) -> shares_yuan`` with shapes as in this module's doc.
+        ``fn(pool_yuan, ctx, **params) -> shares_yuan``: pool (D, P, Y) in, party totals
+        (K, D, Y) out, as in this module's doc.
     params : type of RuleParams, optional
         Pydantic model of the parameters; without it, parameters are passed through unchecked.
     summary : str, optional
@@ -135,8 +157,8 @@ def register_rule(name: str, fn: Callable | None = None, *, params=None, summary
     --------
     >>> import numpy as np, benefitshare as bs
     >>> def all_to_partner(pool_yuan, ctx):
-    ...     out = np.zeros((ctx.n_parties, *pool_yuan.shape))
-    ...     out[ctx.partner_index] = pool_yuan
+    ...     out = np.zeros((ctx.n_parties, pool_yuan.shape[0], pool_yuan.shape[2]))
+    ...     out[ctx.partner_index] = pool_yuan.sum(axis=1)
     ...     return out
     >>> bs.register_rule("all_to_partner", all_to_partner, replace=True)  # doctest: +ELLIPSIS
     <function all_to_partner at ...>
@@ -221,40 +243,53 @@ def host_matrix(ctx: RuleContext) -> np.ndarray:
     return m
 
 
-def allocate_by_pool(pool_yuan: np.ndarray, party_totals_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
-    """Spread party totals of the aggregate pool back over projects in proportion to the pool.
+def host_totals(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """What each party would keep as host of its own projects, shape (K, D, Y) [yuan/year].
+
+    The result is remembered in ``ctx.memo`` for the lifetime of ``pool_yuan``, since several rules
+    of one run split the same pool.
+    """
+    key = ("host_totals", id(pool_yuan))
+    hit = ctx.memo.get(key)
+    if hit is not None and hit[0] is pool_yuan:
+        return hit[1].copy()
+    out = _host_totals(pool_yuan, ctx)
+    ctx.memo[key] = (pool_yuan, out)
+    return out.copy()
+
+
+def _host_totals(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    hosts = np.unique(ctx.host_index)
+    if hosts.size == 1:
+        out = np.zeros((ctx.n_parties, pool_yuan.shape[0], pool_yuan.shape[2]))
+        out[int(hosts[0])] = pool_yuan.sum(axis=1)
+        return out
+    return np.einsum("kp,dpy->kdy", host_matrix(ctx), pool_yuan)
+
+
+def split_totals(total_dy: np.ndarray, shares, host_kdy: np.ndarray) -> np.ndarray:
+    """Give each party ``share * total``; the hosts absorb the rounding residue exactly.
 
     Parameters
     ----------
-    pool_yuan : ndarray, shape (D, P, Y)
-    party_totals_yuan : ndarray, shape (K, D, Y)
-        What each party receives of the pool summed over projects; sums over K to the pool total.
+    total_dy : ndarray, shape (D, Y)
+        The pool total [yuan/year].
+    shares : array_like, broadcastable to (K, D, Y)
+        Shares by party; they sum to 1 over K.
+    host_kdy : ndarray, shape (K, D, Y)
+        Each host's own part of the pool (from :func:`host_totals`): the residue
+        ``total - sum(share * total)`` is spread over the hosts in proportion to it, so the shares
+        sum to the total to rounding.
 
     Returns
     -------
-    ndarray, shape (K, D, P, Y)
-        Party k gets ``pool_p * total_k / pool_total`` of project p; the rounding residue goes to
-        the project's host, so every cell conserves money. Where the year's pool total is 0,
-        each host keeps its own project's pool.
+    ndarray, shape (K, D, Y)
     """
-    total = pool_yuan.sum(axis=1)  # (D, Y)
-    safe = np.where(total != 0.0, total, 1.0)
-    frac = np.where(total != 0.0, party_totals_yuan / safe, 0.0)  # (K, D, Y)
-    out = frac[:, :, None, :] * pool_yuan[None]
-    hosts = host_matrix(ctx)  # (K, P)
-    remainder = pool_yuan - out.sum(axis=0)
-    out += hosts[:, None, :, None] * remainder[None]
+    out = np.asarray(shares) * total_dy[None]
+    out = np.broadcast_to(out, host_kdy.shape).copy()
+    residue = total_dy - out.sum(axis=0)
+    safe = np.where(total_dy != 0.0, total_dy, 1.0)
+    weight = np.where(total_dy != 0.0, host_kdy / safe, 0.0)
+    # where the total is zero, put the residue on the first host with a part (it is zero anyway)
+    out += weight * residue[None]
     return out
-
-
-def apply_shares(pool_yuan: np.ndarray, share_kdpy: np.ndarray, ctx: RuleContext) -> np.ndarray:
-    """Give each party ``share * pool``, the project's host getting the remainder exactly.
-
-    ``share_kdpy`` broadcasts to (K, D, P, Y) and should sum to 1 over K; any rounding residue goes
-    to the host, so shares always sum to the pool.
-    """
-    out = np.broadcast_to(share_kdpy, (ctx.n_parties, *pool_yuan.shape)) * pool_yuan[None]
-    hosts = host_matrix(ctx)
-    nonhost = out * (1.0 - hosts[:, None, :, None])
-    remainder = pool_yuan - nonhost.sum(axis=0)
-    return nonhost + hosts[:, None, :, None] * remainder[None]

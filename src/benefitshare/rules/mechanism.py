@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import RuleError
-from .base import CONSERVATION_TOL_YUAN, RuleContext, get_rule, host_matrix, parse_params
+from .base import CONSERVATION_TOL_YUAN, RuleContext, get_rule, host_totals, parse_params
 
-__all__ = ["clause_masks", "apply_mechanism", "call_rule"]
+__all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache"]
 
 
 def clause_masks(clause, *, pool_taxes, parks, groups, years):
@@ -39,16 +39,16 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     rule = get_rule(name)
     kwargs = parse_params(name, params)
     out = np.asarray(rule.fn(pool_yuan, ctx, **kwargs), dtype=float)
-    want = (ctx.n_parties, *pool_yuan.shape)
+    want = (ctx.n_parties, pool_yuan.shape[0], pool_yuan.shape[2])
     if out.shape != want:
-        raise RuleError(f"rule {name!r} returned shape {out.shape}; expected (parties, draws, projects, years) = {want}")
+        raise RuleError(f"rule {name!r} returned shape {out.shape}; expected (parties, draws, years) = {want}")
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
-    gap = np.abs(out.sum(axis=0) - pool_yuan)
+    gap = np.abs(out.sum(axis=0) - pool_yuan.sum(axis=1))
     if gap.size and gap.max() > CONSERVATION_TOL_YUAN:
-        d, p, y = np.unravel_index(int(gap.argmax()), gap.shape)
+        d, y = np.unravel_index(int(gap.argmax()), gap.shape)
         raise RuleError(
-            f"rule {name!r} does not conserve money: in draw {d}, project {p}, year {int(ctx.years[y])} "
+            f"rule {name!r} does not conserve money: in draw {d}, year {int(ctx.years[y])} "
             f"the parties' shares differ from the pool by {gap.max():.6g} yuan"
         )
     return out
@@ -67,22 +67,49 @@ def apply_mechanism(rule_spec, pool_by_tax: dict[str, np.ndarray], ctx: RuleCont
 
     Returns
     -------
-    ndarray, shape (K, D, P, Y)
-        What each party receives [yuan/year]; sums over K to the pool.
+    ndarray, shape (K, D, Y)
+        What each party receives [yuan/year]; sums over K to the pool summed over projects.
+
+    Notes
+    -----
+    ``pool_by_tax`` may be a :class:`PoolCache`, which sums and caches pools by tax subset so
+    that mechanisms that share a scope do not recompute it.
     """
-    total = sum(pool_by_tax.values())
-    out = np.zeros((ctx.n_parties, *total.shape))
-    covered = np.zeros_like(total)
+    cache = pool_by_tax if isinstance(pool_by_tax, PoolCache) else PoolCache(pool_by_tax)
+    taxes_all = cache.taxes
+    shape = cache.total(tuple(taxes_all)).shape
+    out = np.zeros((ctx.n_parties, shape[0], shape[2]))
+    covered = None
     for clause in rule_spec.all_clauses():
-        taxes, proj, yr = clause_masks(
-            clause, pool_taxes=list(pool_by_tax), parks=ctx.park, groups=ctx.group, years=ctx.years
-        )
-        if not taxes:
+        taxes, proj, yr = clause_masks(clause, pool_taxes=taxes_all, parks=ctx.park, groups=ctx.group, years=ctx.years)
+        if not taxes or not proj.any() or not yr.any():
             continue
-        mask = proj[None, :, None] & yr[None, None, :]
-        sub = np.where(mask, sum(pool_by_tax[t] for t in taxes), 0.0)
+        sub = cache.total(tuple(taxes))
+        if not (proj.all() and yr.all()):
+            sub = np.where(proj[None, :, None] & yr[None, None, :], sub, 0.0)
         out += call_rule(clause.rule, sub, ctx, clause.params)
-        covered += sub
-    rest = total - covered
-    out += host_matrix(ctx)[:, None, :, None] * rest[None]
+        covered = sub if covered is None else covered + sub
+    rest = cache.total(tuple(taxes_all))
+    if covered is not None:
+        rest = rest - covered
+    out += host_totals(rest, ctx)
     return out
+
+
+class PoolCache:
+    """Pools by tax type, with their sums over tax subsets computed once and kept."""
+
+    def __init__(self, pool_by_tax: dict[str, np.ndarray]):
+        self.by_tax = dict(pool_by_tax)
+        self.taxes = list(pool_by_tax)
+        self._sums: dict[tuple, np.ndarray] = {}
+
+    def total(self, taxes: tuple) -> np.ndarray:
+        key = tuple(sorted(taxes))
+        if key not in self._sums:
+            arrays = [self.by_tax[t] for t in key]
+            acc = arrays[0].copy()
+            for a in arrays[1:]:
+                acc += a
+            self._sums[key] = acc
+        return self._sums[key]

@@ -7,17 +7,11 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, model_validator
 
-from .base import RuleParams, allocate_by_pool, check_shares, register_rule
+from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
 
 __all__ = ["incremental_over_baseline", "tiered"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-def _host_party_index(ctx):
-    """The single host of the pool, or None when projects have different hosts."""
-    hosts = np.unique(ctx.host_index)
-    return int(hosts[0]) if hosts.size == 1 else None
 
 
 class IncrementalParams(RuleParams):
@@ -51,27 +45,26 @@ def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yu
     Notes
     -----
     ``increment_t = max(total_t - base, 0)``; party k receives ``shares_k * increment_t``, the host
-    also the base part; amounts are spread over projects in proportion to their pool.
+    also the base part.
 
     References
     ----------
     Base-number sharing (基数分成) in Chinese intergovernmental arrangements: the base stays with
     the existing recipient, the increment is shared (product catalogue).
     """
-    total = pool_yuan.sum(axis=1)  # (D, Y)
+    hosts = host_totals(pool_yuan, ctx)
+    total = hosts.sum(axis=0)  # (D, Y)
     if base_yuan is not None:
         base = np.full(total.shape[:1] + (1,), float(base_yuan))
     else:
         year = ctx.years[0] if base_year is None else base_year
         base = total[:, ctx.years == year]  # (D, 1)
     increment = np.maximum(total - base, 0.0)
-    share = ctx.share_vector(shares)[:, None, None]
-    party_totals = share * increment[None]
-    host = _host_party_index(ctx)
-    if host is None:
-        raise ValueError("incremental_over_baseline needs all projects in its scope to have one host")
-    party_totals[host] += total - increment
-    return allocate_by_pool(pool_yuan, party_totals, ctx)
+    nonzero = total != 0.0
+    host_frac = np.where(nonzero, hosts / np.where(nonzero, total, 1.0), 0.0)
+    weights = ctx.share_vector(shares)[:, None, None] * increment[None] + host_frac * (total - increment)[None]
+    frac = np.where(nonzero, weights / np.where(nonzero, total, 1.0), 0.0)
+    return split_totals(total, frac, hosts)
 
 
 class Bracket(RuleParams):
@@ -112,16 +105,19 @@ def tiered(pool_yuan, ctx, *, brackets):
     Progressive (tiered) splits in revenue-sharing agreements (product catalogue); a modelling
     device, no Guangdong precedent found.
     """
-    total = pool_yuan.sum(axis=1)  # (D, Y)
-    party_totals = np.zeros((ctx.n_parties, *total.shape))
+    hosts = host_totals(pool_yuan, ctx)
+    total = hosts.sum(axis=0)  # (D, Y)
+    weights = np.zeros((ctx.n_parties, *total.shape))
     lower = 0.0
     for b in brackets:
         upper = np.inf if b.up_to_yuan is None else b.up_to_yuan
         slice_ = np.clip(total, lower, upper) - lower
-        party_totals += ctx.share_vector(b.shares)[:, None, None] * slice_[None]
+        weights += ctx.share_vector(b.shares)[:, None, None] * slice_[None]
         lower = upper
-    # a negative total (possible only for a user pool) stays with the hosts
-    return allocate_by_pool(pool_yuan, party_totals, ctx)
+    # effective shares of the total; a non-positive total stays with the hosts
+    safe = np.where(total > 0.0, total, 1.0)
+    shares = np.where(total > 0.0, weights / safe, hosts / np.where(total != 0.0, total, 1.0))
+    return split_totals(total, shares, hosts)
 
 
 register_rule("incremental_over_baseline", incremental_over_baseline, params=IncrementalParams, _builtin=True)

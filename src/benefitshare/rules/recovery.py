@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from .base import RuleParams, allocate_by_pool, check_shares, register_rule
+from .base import RuleParams, check_shares, register_rule
 
 __all__ = ["cost_recovery_first"]
 
@@ -67,7 +67,9 @@ def cost_recovery_first(pool_yuan, ctx, *, shares, recovering_party=None, outlay
     rest = total - recovery
     party_totals = ctx.share_vector(shares)[:, None, None] * rest[None]
     party_totals[k] += recovery
-    return allocate_by_pool(pool_yuan, party_totals, ctx)
+    # the rounding residue goes to the recovering party
+    party_totals[k] += total - party_totals.sum(axis=0)
+    return party_totals
 
 
 register_rule("cost_recovery_first", cost_recovery_first, params=CostRecoveryParams, _builtin=True)

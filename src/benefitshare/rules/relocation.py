@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from .base import RuleParams, host_matrix, register_rule
+from .base import RuleParams, host_totals, register_rule
 
 __all__ = ["relocation_cap_sunset"]
 
@@ -72,20 +72,31 @@ def relocation_cap_sunset(
     2015-06-24.
     """
     k_origin = ctx.partner_index if origin is None else ctx.index(origin)
+    out = host_totals(pool_yuan, ctx)
+    eligible_p = np.broadcast_to(
+        ctx.relocated & (ctx.pre_move_annual_tax_yuan >= eligibility_threshold_yuan), (1, pool_yuan.shape[1], 1)
+    ).any(axis=(0, 2))
+    if not eligible_p.any():
+        return out
+    # only the eligible firms need per-firm work
+    sel = np.flatnonzero(eligible_p)
+    pool_yuan = pool_yuan[:, sel]
     years = ctx.years[None, None, :]
-    start = ctx.full_production_year  # (D or 1, P, 1)
-    eligible = ctx.relocated & (ctx.pre_move_annual_tax_yuan >= eligibility_threshold_yuan)
+    start = np.broadcast_to(ctx.full_production_year, (ctx.full_production_year.shape[0], eligible_p.size, 1))[:, sel]
+    pre_move = np.broadcast_to(ctx.pre_move_annual_tax_yuan, (ctx.pre_move_annual_tax_yuan.shape[0], eligible_p.size, 1))[:, sel]
+    eligible = pre_move >= eligibility_threshold_yuan
     in_base = eligible & (years >= start) & (years < start + base_years)
-    cap = cap_years_of_pre_move_tax * ctx.pre_move_annual_tax_yuan  # (1, P, 1)
+    cap = cap_years_of_pre_move_tax * pre_move  # (D or 1, P_sel, 1)
     raw_base = np.where(in_base, origin_share * pool_yuan, 0.0)
     extended = raw_base.sum(axis=-1, keepdims=True) < cap
     in_ext = eligible & extended & (years >= start + base_years) & (years < start + base_years + extension_years)
     raw = np.where(in_base | in_ext, origin_share * pool_yuan, 0.0)
     capped = np.minimum(np.cumsum(raw, axis=-1), cap)
-    origin_take = np.diff(capped, axis=-1, prepend=0.0)
-    hosts = host_matrix(ctx)[:, None, :, None]  # (K, 1, P, 1)
-    out = hosts * (pool_yuan - origin_take)[None]
-    out[k_origin] += origin_take
+    origin_take = np.diff(capped, axis=-1, prepend=0.0)  # (D, P_sel, Y)
+    host_of = ctx.host_index[sel]
+    for k in np.unique(host_of):
+        out[k] -= origin_take[:, host_of == k].sum(axis=1)
+    out[k_origin] += origin_take.sum(axis=1)
     return out
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from ..schedules import expand_steps
-from .base import RuleParams, apply_shares, check_shares, host_matrix, register_rule
+from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Shares = dict[str, Fraction]
@@ -28,7 +28,7 @@ def host_keeps_all(pool_yuan, ctx):
     ----------
     全国人民代表大会, 中华人民共和国企业所得税法 (2018-12-29), art. 50.
     """
-    return host_matrix(ctx)[:, None, :, None] * pool_yuan[None]
+    return host_totals(pool_yuan, ctx)
 
 
 class FixedRatioParams(RuleParams):
@@ -57,15 +57,14 @@ def fixed_ratio(pool_yuan, ctx, *, shares, term_years=None, start_year=None):
     Zhongshan-Heyuan co-built park: retained local tax split 50:50 (secondary source).
     辽宁省人民政府关于支持飞地经济发展的实施意见 (2018/19): 5:5 for 10 years (secondary source).
     """
-    share = ctx.share_vector(shares)[:, None, None, None]
     years = ctx.years
     first = years[0] if start_year is None else start_year
     active = years >= first
     if term_years is not None:
         active &= years < first + term_years
-    hosts = host_matrix(ctx)[:, None, :, None]
-    weights = np.where(active[None, None, None, :], share, hosts)
-    return apply_shares(pool_yuan, weights, ctx)
+    hosts = host_totals(pool_yuan, ctx)
+    shared = split_totals(hosts.sum(axis=0), ctx.share_vector(shares)[:, None, None], hosts)
+    return np.where(active[None, None, :], shared, hosts)
 
 
 class PhasedParams(RuleParams):
@@ -98,7 +97,8 @@ def phased_schedule(pool_yuan, ctx, *, schedule):
     per_party = np.stack(
         [expand_steps({y: s.get(p, 0.0) for y, s in schedule.items()}, ctx.years) for p in ctx.party_ids]
     )  # (K, Y)
-    return apply_shares(pool_yuan, per_party[:, None, None, :], ctx)
+    hosts = host_totals(pool_yuan, ctx)
+    return split_totals(hosts.sum(axis=0), per_party[:, None, :], hosts)
 
 
 class EquityParams(RuleParams):
@@ -126,7 +126,8 @@ def equity_proportional(pool_yuan, ctx, *, equity=None):
     (secondary source; the actual equity shares were not found).
     """
     shares = equity if equity is not None else ctx.equity
-    return apply_shares(pool_yuan, ctx.share_vector(shares)[:, None, None, None], ctx)
+    hosts = host_totals(pool_yuan, ctx)
+    return split_totals(hosts.sum(axis=0), ctx.share_vector(shares)[:, None, None], hosts)
 
 
 register_rule("host_keeps_all", host_keeps_all, params=NoParams, _builtin=True)
