@@ -67,7 +67,7 @@ def platform_flows_yuan(capital_payments_yuan, return_on_capital_rate, payout_ra
     return equity_k[:, None] * capital[None, :], dividends
 
 
-def statistics_credit_yuan(value_added_dpy, host_kp, *, method, shares_k=None, equity_k=None):
+def statistics_credit_yuan(value_added_dpy, host_kp, *, method, shares_k=None, equity_k=None, partner_k=None):
     """Value-added (GDP) credit attributed to each party [yuan/year], shape (D, K, Y).
 
     Parameters
@@ -79,10 +79,15 @@ def statistics_credit_yuan(value_added_dpy, host_kp, *, method, shares_k=None, e
         ``host``: all to the host, where statistics are counted by location; ``shares`` or
         ``equity``: split by fixed shares or platform equity; ``double``: counted in full by both
         the host and every partner (Kunming's key enclave parks, 2024).
+    partner_k : ndarray of bool, shape (K,), optional
+        The cooperating partner parties, for ``double``; by default the parties that host no
+        project.
 
     Notes
     -----
-    Under ``double`` the parties' credits sum to more than the value added: by design.
+    Under ``double`` each project's value added is credited in full to its host and to every
+    partner, so the parties' credits sum to more than the value added: by design. A host is not
+    credited with another host's projects.
     """
     va = np.asarray(value_added_dpy)
     if method == "host":
@@ -92,5 +97,7 @@ def statistics_credit_yuan(value_added_dpy, host_kp, *, method, shares_k=None, e
         weights = np.asarray(shares_k if method == "shares" else equity_k, dtype=float)
         return weights[None, :, None] * total[:, None, :]
     if method == "double":
-        return np.broadcast_to(total[:, None, :], (va.shape[0], host_kp.shape[0], va.shape[2])).copy()
+        hosts = np.asarray(host_kp, dtype=float)
+        partner = ~hosts.any(axis=1) if partner_k is None else np.asarray(partner_k, dtype=bool)
+        return to_parties(va, np.maximum(hosts, partner[:, None]))
     raise ValueError(f"unknown statistics method {method!r}; valid: host, shares, equity, double")

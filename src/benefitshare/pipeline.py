@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from . import economy, ledgers, taxes, tiers
+from . import bargaining, economy, ledgers, taxes, tiers
 from .errors import Problem, ScenarioError
 from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
 from .rules import PoolCache, RuleContext, apply_mechanism
 from .schedules import expand_payments, expand_steps
+from .uncertainty import apply_draws
 
-__all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "INPUT_NAMES"]
+__all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "normalise_seed", "INPUT_NAMES"]
 
 #: Per-project model inputs (each (D or 1, P, 1)) and scenario-wide ones (each (D or 1, 1, 1)).
 PROJECT_INPUTS = (
@@ -149,13 +150,12 @@ class ChunkOutput:
     standalone_dky: np.ndarray
 
 
-def _rule_context(scenario, inputs, host_idx) -> RuleContext:
+def _rule_context(scenario, inputs, host_idx, costs_cdky) -> RuleContext:
     spec = scenario.spec
     proj = scenario.projects
     years = scenario.years
     party_ids = tuple(spec.parties)
     full_prod = inputs["start_year"] + inputs["construction_years"] + inputs["ramp_up_years"] - 1
-    costs = _explicit_costs(spec, years)
     equity = dict(spec.platform.equity) if spec.platform else None
     return RuleContext(
         years=years,
@@ -168,7 +168,7 @@ def _rule_context(scenario, inputs, host_idx) -> RuleContext:
         park=tuple(proj.park),
         group=tuple(proj.group),
         equity=equity,
-        costs_yuan={k: costs[i] for i, k in enumerate(COST_KINDS)},
+        costs_yuan={k: costs_cdky[i] for i, k in enumerate(COST_KINDS)},
     )
 
 
@@ -321,12 +321,6 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     host_kp[host_idx, np.arange(P)] = 1.0
     retained = ledgers.to_parties(local_net - pool_local_total, host_kp)
 
-    # Stage 6: split rules, all on the same pools
-    ctx = _rule_context(scenario, inp, host_idx)
-    cache = PoolCache(pool_by_tax)
-    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
-    pool_dy = cache.total(tuple(pool_spec.taxes)).sum(axis=1)
-
     # Stage 7: costs, platform, statistics
     costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
     acquisition = taxes.land_transfer_yuan(
@@ -373,6 +367,24 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     standalone = ledgers.to_parties(np.broadcast_to(stay_home, full), partner_kp) + ledgers.to_parties(
         comes_anyway, host_kp
     )
+
+    # Stage 6: split rules, all on the same pools. Rules may use the standalone values, each
+    # party's flows outside the pool and the coalition game (bargaining rules).
+    cache = PoolCache(pool_by_tax)
+    pool_dy = cache.total(tuple(pool_spec.taxes)).sum(axis=1)
+    outside_net = retained + dividends - costs.sum(axis=0)
+    ctx = dataclasses.replace(
+        _rule_context(scenario, inp, host_idx, costs),
+        standalone_dky=standalone,
+        outside_pool_net_dky=outside_net,
+        pool_total_dy=pool_dy,
+        discount_factors_ky=bargaining.party_discount_factors(spec, years),
+        coalition_game=bargaining.context_game(
+            scenario, inp, retained_dky=retained, pool_dy=pool_dy, dividends_dky=dividends,
+            costs_dky=costs.sum(axis=0), standalone_dky=standalone,
+        ),
+    )
+    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
 
     # Tier totals per draw, and flows by park summed over the chunk's draws
     per_draw_cs = county_share.shape[0] > 1
@@ -442,7 +454,34 @@ def select_rules(scenario, rules: Sequence[str] | None):
     return [by_name[r] for r in rules]
 
 
-def run(scenario, *, draws: int = 1, seed=None, rules: Sequence[str] | None = None):
+def normalise_seed(seed) -> np.random.SeedSequence:
+    """One seed argument, normalised once: int, SeedSequence, Generator or None.
+
+    ``None`` draws fresh entropy, which is recorded (``SeedSequence.entropy``) so that the run can
+    be repeated. A Generator is used to draw the entropy of a new SeedSequence.
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ScenarioError([Problem("<arguments>", "seed", "must be a non-negative whole number, a "
+                                     "numpy Generator or SeedSequence, or None", seed)])
+    return np.random.SeedSequence(int(seed))
+
+
+def run(
+    scenario,
+    *,
+    draws: int = 1,
+    seed=None,
+    rules: Sequence[str] | None = None,
+    sampler: str | None = None,
+    chunk_draws: int | None = None,
+    progress: bool | None = None,
+):
     """Run a scenario: every stage, every rule, on the same draws.
 
     Parameters
@@ -450,25 +489,78 @@ def run(scenario, *, draws: int = 1, seed=None, rules: Sequence[str] | None = No
     scenario : Scenario
         From :func:`~benefitshare.scenario.load_scenario`.
     draws : int
-        Number of draws; 1 is the deterministic run at central values.
-    seed : int, numpy.random.Generator or None
-        Random seed for draws > 1.
+        Number of draws. 1 is the deterministic run at the values written in the scenario
+        (landing at its probability, so results are expected values); more samples the
+        scenario's ``[uncertainty]`` inputs.
+    seed : int, numpy.random.Generator, numpy.random.SeedSequence or None
+        One seed for all sampling; the same seed gives bit-identical results. ``None`` uses fresh
+        entropy, recorded in ``Result.seed``.
     rules : sequence of str, optional
         Names of the scenario's rules to evaluate; all by default.
+    sampler : {"mc", "lhs", "sobol"}, optional
+        Monte Carlo, Latin hypercube or scrambled Sobol; the scenario's choice by default.
+    chunk_draws : int, optional
+        Draws evaluated at once; memory stays flat in the number of draws.
+    progress : bool, optional
+        Show a progress bar; by default shown in a terminal or notebook for runs longer than about
+        a second, silent otherwise.
 
     Returns
     -------
     Result
     """
-    from .result import Result
+    from .result import Accumulator
+    from .uncertainty import SAMPLERS, DrawSource, correlation_columns, describe, split_columns, uncertain_factors
 
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ScenarioError([Problem("<arguments>", "draws", "must be a whole number >= 1", draws)])
-    if draws != 1:
-        raise NotImplementedError("draws > 1 needs declared uncertainty; see the uncertainty module")
+    unc = scenario.spec.uncertainty
+    sampler = sampler or unc.sampler
+    if sampler not in SAMPLERS:
+        raise ScenarioError([Problem("<arguments>", "sampler", f"must be one of {', '.join(SAMPLERS)}", sampler)])
+    if chunk_draws is not None and (isinstance(chunk_draws, bool) or not isinstance(chunk_draws, (int, np.integer)) or chunk_draws < 1):
+        raise ScenarioError([Problem("<arguments>", "chunk_draws", "must be a whole number >= 1", chunk_draws)])
     specs = select_rules(scenario, rules)
+    names = [r.name for r in specs]
     t0 = time.perf_counter()
-    out = evaluate(scenario, central_inputs(scenario), specs)
-    elapsed = time.perf_counter() - t0
-    return Result.from_chunks(scenario, [r.name for r in specs], [out], draws=1, seed=seed, sampler=None,
-                              timings={"evaluate_s": elapsed})
+    base = central_inputs(scenario)
+    if draws == 1:
+        acc = Accumulator(scenario, names, keep_draws=1, keep_paths=1)
+        acc.add(evaluate(scenario, base, specs))
+        return acc.finish(draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0})
+
+    ss = normalise_seed(seed)
+    factors = uncertain_factors(scenario)
+    n_dims = sum(f.n_dims for f in factors)
+    source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))
+    chunk = int(chunk_draws or unc.chunk_draws)
+    acc = Accumulator(scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=draws, desc=f"{scenario.name}", unit="draw", delay=1.0,
+               disable=(not progress) if progress is not None else None, leave=False)
+    sample_s = eval_s = 0.0
+    try:
+        done = 0
+        while done < draws:
+            n = min(chunk, draws - done)
+            t1 = time.perf_counter()
+            u = source.next(n)
+            inputs = apply_draws(base, factors, split_columns(factors, u), scenario)
+            t2 = time.perf_counter()
+            acc.add(evaluate(scenario, inputs, specs))
+            t3 = time.perf_counter()
+            sample_s += t2 - t1
+            eval_s += t3 - t2
+            done += n
+            bar.update(n)
+    finally:
+        bar.close()
+    seed_record = {"entropy": ss.entropy, "spawn_key": list(ss.spawn_key)}
+    return acc.finish(
+        draws=draws,
+        seed=seed_record,
+        sampler=sampler,
+        timings={"sample_s": sample_s, "evaluate_s": eval_s, "total_s": time.perf_counter() - t0, "chunk_draws": chunk},
+        factors=describe(factors),
+    )

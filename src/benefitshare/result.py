@@ -19,6 +19,103 @@ from .metrics import discount_factors, npv_yuan, payback_year
 __all__ = ["Result"]
 
 
+#: Per-draw arrays of a chunk kept as paths (first ``keep_paths`` draws), with their draws axis.
+_PATH_FIELDS = {
+    "pool_dy": 0,
+    "pool_share_rdky": 1,
+    "retained_dky": 0,
+    "dividends_dky": 0,
+    "costs_cdky": 1,
+    "value_added_credit_dky": 0,
+    "tax_dty": 0,
+    "tier_dt4y": 0,
+    "rebates_dy": 0,
+    "value_added_dy": 0,
+    "standalone_dky": 0,
+}
+
+
+class Accumulator:
+    """Streams chunks of draws into a :class:`Result` with memory that does not grow with draws.
+
+    Means and probabilities are exact over all draws; per-draw scalars (NPV, cumulative revenue,
+    payback) are kept for the first ``keep_draws`` draws and whole yearly paths for the first
+    ``keep_paths`` draws, from which percentiles are computed exactly.
+    """
+
+    def __init__(self, scenario, rule_names, *, keep_draws=100_000, keep_paths=10_000):
+        self.scenario = scenario
+        self.rule_names = list(rule_names)
+        self.keep_draws = int(keep_draws)
+        self.keep_paths = int(keep_paths)
+        self.n = 0
+        self.sums: dict[str, np.ndarray] = {}
+        self.paths: dict[str, list] = {k: [] for k in _PATH_FIELDS}
+        self.scalars: dict[str, list] = {k: [] for k in ("npv_rdk", "revenue_rdk", "pool_share_total_rdk", "payback_rdk", "standalone_npv_dk", "costs_total_dk", "pool_total_d")}
+        self.counts: dict[str, np.ndarray] = {}
+        spec = scenario.spec
+        rates = [p.discount_rate if p.discount_rate is not None else spec.model.discount_rate for p in spec.parties.values()]
+        self.factors_ky = discount_factors(np.array(rates), scenario.years)
+
+    def add(self, c) -> None:
+        """Fold in one :class:`~benefitshare.pipeline.ChunkOutput`."""
+        d = c.pool_dy.shape[0]
+        for name, axis in _PATH_FIELDS.items():
+            arr = getattr(c, name)
+            total = arr.sum(axis=axis)
+            self.sums[name] = total if name not in self.sums else self.sums[name] + total
+        self.sums["flows_nt4y"] = c.flows_nt4y if "flows_nt4y" not in self.sums else self.sums["flows_nt4y"] + c.flows_nt4y
+        self.sums["rebates_n2y"] = c.rebates_n2y if "rebates_n2y" not in self.sums else self.sums["rebates_n2y"] + c.rebates_n2y
+        # per-draw scalars
+        revenue = c.pool_share_rdky + (c.retained_dky + c.dividends_dky)[None]
+        costs = c.costs_cdky.sum(axis=0)
+        net = revenue - costs[None]
+        npv = npv_yuan(net, self.factors_ky[None, None])
+        standalone_npv = npv_yuan(c.standalone_dky, self.factors_ky[None])
+        below = (npv < 0).sum(axis=1)
+        loss = (npv < standalone_npv[None]).sum(axis=1)
+        self.counts["npv_below_zero_rk"] = below + self.counts.get("npv_below_zero_rk", 0)
+        self.counts["gain_below_zero_rk"] = loss + self.counts.get("gain_below_zero_rk", 0)
+        room = self.keep_draws - self.n
+        if room > 0:
+            m = min(room, d)
+            self.scalars["npv_rdk"].append(npv[:, :m])
+            self.scalars["revenue_rdk"].append(revenue[:, :m].sum(axis=-1))
+            self.scalars["pool_share_total_rdk"].append(c.pool_share_rdky[:, :m].sum(axis=-1))
+            self.scalars["payback_rdk"].append(payback_year(net[:, :m], self.scenario.years).astype(np.float32))
+            self.scalars["standalone_npv_dk"].append(standalone_npv[:m])
+            self.scalars["costs_total_dk"].append(costs[:m].sum(axis=-1))
+            self.scalars["pool_total_d"].append(c.pool_dy[:m].sum(axis=-1))
+        room = self.keep_paths - self.n
+        if room > 0:
+            m = min(room, d)
+            for name, axis in _PATH_FIELDS.items():
+                arr = getattr(c, name)
+                self.paths[name].append(np.take(arr, np.arange(m), axis=axis))
+        self.n += d
+
+    def finish(self, *, draws, seed, sampler, timings, factors=None):
+        """The :class:`Result` of everything added."""
+        n = self.n
+        cat = lambda name, axis: np.concatenate(self.paths[name], axis=axis)  # noqa: E731
+        scal = {k: np.concatenate(v, axis=1 if k.endswith("_rdk") else 0) for k, v in self.scalars.items()}
+        return Result(
+            scenario=self.scenario,
+            rule_names=self.rule_names,
+            party_ids=list(self.scenario.spec.parties),
+            years=self.scenario.years,
+            n_draws=draws,
+            seed=seed,
+            sampler=sampler,
+            means={k: v / n for k, v in self.sums.items()},
+            scalars=scal,
+            counts={k: np.asarray(v) for k, v in self.counts.items()},
+            paths={k: cat(k, axis) for k, axis in _PATH_FIELDS.items()},
+            factors=factors or [],
+            timings=dict(timings),
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class Result:
     """What a run produced.
@@ -29,21 +126,25 @@ class Result:
     rule_names : list of str
     party_ids : list of str
     years : ndarray of int, shape (Y,)
-    draws : int
+    n_draws : int
+        Number of draws (1 for a deterministic run).
     seed : object
+        The seed the run was given (``None`` for a deterministic run).
     sampler : str or None
-    pool_dy : ndarray (D, Y)
-    pool_share_rdky : ndarray (R, D, K, Y)
-    retained_dky, dividends_dky : ndarray (D, K, Y)
-    costs_cdky : ndarray (C, D, K, Y)
-    value_added_credit_dky : ndarray (D, K, Y)
-    tax_dty : ndarray (D, T, Y)
-    tier_dt4y : ndarray (D, T, 4, Y)
-    rebates_dy : ndarray (D, Y)
-    flows_mean_nt4y : ndarray (N, T, 4, Y)
-        Mean over draws of tax by park, type and tier.
-    rebates_mean_n2y : ndarray (N, 2, Y)
-    value_added_dy : ndarray (D, Y)
+    means : dict of str to ndarray
+        Means over all draws of each per-draw quantity, without its draws axis (e.g.
+        ``means["pool_share_rdky"]`` is (R, K, Y)), and of ``flows_nt4y``, ``rebates_n2y``.
+    scalars : dict of str to ndarray
+        Per-draw scalars for the kept draws: ``npv_rdk``, ``revenue_rdk``,
+        ``pool_share_total_rdk``, ``payback_rdk``, ``standalone_npv_dk``, ``costs_total_dk``,
+        ``pool_total_d``.
+    counts : dict of str to ndarray
+        Over all draws: ``npv_below_zero_rk`` (NPV of net benefit < 0) and ``gain_below_zero_rk``
+        (NPV below the standalone value).
+    paths : dict of str to ndarray
+        Whole yearly paths of the kept paths (see the attributes of the same names).
+    factors : list of dict
+        The uncertain inputs sampled (empty for a deterministic run).
     timings : dict
     """
 
@@ -51,52 +152,38 @@ class Result:
     rule_names: list[str]
     party_ids: list[str]
     years: np.ndarray
-    draws: int
+    n_draws: int
     seed: object
     sampler: str | None
-    pool_dy: np.ndarray
-    pool_share_rdky: np.ndarray
-    retained_dky: np.ndarray
-    dividends_dky: np.ndarray
-    costs_cdky: np.ndarray
-    value_added_credit_dky: np.ndarray
-    tax_dty: np.ndarray
-    tier_dt4y: np.ndarray
-    rebates_dy: np.ndarray
-    flows_mean_nt4y: np.ndarray
-    rebates_mean_n2y: np.ndarray
-    value_added_dy: np.ndarray
-    standalone_dky: np.ndarray
+    means: dict
+    scalars: dict
+    counts: dict
+    paths: dict
+    factors: list
     timings: dict
 
     @classmethod
     def from_chunks(cls, scenario, rule_names: Sequence[str], chunks, *, draws, seed, sampler, timings):
         """Assemble a result from the outputs of :func:`~benefitshare.pipeline.evaluate`."""
-        cat = lambda name, axis=0: np.concatenate([getattr(c, name) for c in chunks], axis=axis)  # noqa: E731
-        n = sum(c.pool_dy.shape[0] for c in chunks)
-        return cls(
-            scenario=scenario,
-            rule_names=list(rule_names),
-            party_ids=list(scenario.spec.parties),
-            years=scenario.years,
-            draws=draws,
-            seed=seed,
-            sampler=sampler,
-            pool_dy=cat("pool_dy"),
-            pool_share_rdky=cat("pool_share_rdky", axis=1),
-            retained_dky=cat("retained_dky"),
-            dividends_dky=cat("dividends_dky"),
-            costs_cdky=cat("costs_cdky", axis=1),
-            value_added_credit_dky=cat("value_added_credit_dky"),
-            tax_dty=cat("tax_dty"),
-            tier_dt4y=cat("tier_dt4y"),
-            rebates_dy=cat("rebates_dy"),
-            flows_mean_nt4y=sum(c.flows_nt4y for c in chunks) / n,
-            rebates_mean_n2y=sum(c.rebates_n2y for c in chunks) / n,
-            value_added_dy=cat("value_added_dy"),
-            standalone_dky=cat("standalone_dky"),
-            timings=dict(timings),
-        )
+        acc = Accumulator(scenario, rule_names)
+        for c in chunks:
+            acc.add(c)
+        return acc.finish(draws=draws, seed=seed, sampler=sampler, timings=timings)
+
+    # ---------------------------------------------------------------- kept paths, by name
+    pool_dy = property(lambda self: self.paths["pool_dy"], doc="Pool per kept path, (D, Y) [yuan/year].")
+    pool_share_rdky = property(lambda self: self.paths["pool_share_rdky"], doc="(R, D, K, Y) share of the pool.")
+    retained_dky = property(lambda self: self.paths["retained_dky"], doc="(D, K, Y) local revenue outside the pool.")
+    dividends_dky = property(lambda self: self.paths["dividends_dky"], doc="(D, K, Y) platform dividends.")
+    costs_cdky = property(lambda self: self.paths["costs_cdky"], doc="(C, D, K, Y) costs by kind.")
+    value_added_credit_dky = property(lambda self: self.paths["value_added_credit_dky"], doc="(D, K, Y) GDP credit.")
+    tax_dty = property(lambda self: self.paths["tax_dty"], doc="(D, T, Y) tax by type.")
+    tier_dt4y = property(lambda self: self.paths["tier_dt4y"], doc="(D, T, 4, Y) tax by type and tier.")
+    rebates_dy = property(lambda self: self.paths["rebates_dy"], doc="(D, Y) rebates to firms.")
+    value_added_dy = property(lambda self: self.paths["value_added_dy"], doc="(D, Y) value added.")
+    standalone_dky = property(lambda self: self.paths["standalone_dky"], doc="(D, K, Y) standalone revenue.")
+    flows_mean_nt4y = property(lambda self: self.means["flows_nt4y"], doc="(N, T, 4, Y) mean tax by park/type/tier.")
+    rebates_mean_n2y = property(lambda self: self.means["rebates_n2y"], doc="(N, 2, Y) mean rebates by park/tier.")
 
     # ---------------------------------------------------------------- derived per-draw arrays
     @property
@@ -119,12 +206,12 @@ class Result:
         return discount_factors(np.array(rates), self.years)
 
     def npv_rdk(self) -> np.ndarray:
-        """NPV of each party's net benefit per rule and draw [yuan], at the party's discount rate."""
-        return npv_yuan(self.net_rdky, self.discount_factors_ky()[None, None])
+        """NPV of each party's net benefit per rule and kept draw [yuan], at its discount rate."""
+        return self.scalars["npv_rdk"]
 
     def standalone_npv_dk(self) -> np.ndarray:
-        """NPV of each party's standalone (no-agreement) revenue per draw [yuan], shape (D, K)."""
-        return npv_yuan(self.standalone_dky, self.discount_factors_ky()[None])
+        """NPV of each party's standalone (no-agreement) revenue per kept draw [yuan], (D, K)."""
+        return self.scalars["standalone_npv_dk"]
 
     def gains_rdk(self) -> np.ndarray:
         """NPV gain of each party over its standalone value, per rule and draw [yuan]."""
@@ -134,68 +221,101 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """One row per rule and party.
 
-        Columns: ``rule``, ``party``, ``npv_yuan`` (NPV of net benefit), ``cumulative_yuan``
-        (revenue received over the horizon), ``pool_share_yuan``, ``share_of_pool``,
-        ``costs_yuan``, ``net_benefit_yuan``, ``payback_year``; means over draws.
+        Columns: ``rule``, ``party``, ``npv_yuan`` (mean NPV of net benefit, at the party's
+        discount rate), ``cumulative_yuan`` (mean revenue received over the horizon),
+        ``pool_share_yuan``, ``share_of_pool``, ``costs_yuan``, ``net_benefit_yuan``,
+        ``payback_year`` (median over kept draws; missing where the party does not pay back).
+        With draws > 1 also ``npv_p5_yuan``, ``npv_p50_yuan``, ``npv_p95_yuan``,
+        ``cumulative_p5_yuan``, ``cumulative_p50_yuan``, ``cumulative_p95_yuan``,
+        ``prob_net_negative`` (P(NPV of net benefit < 0), over all draws) and
+        ``revenue_at_risk_yuan`` (mean minus P5 of cumulative revenue).
         """
-        npv = self.npv_rdk()
-        revenue = self.revenue_rdky.sum(axis=-1)
-        share = self.pool_share_rdky.sum(axis=-1)
-        costs = self.costs_dky.sum(axis=-1)
-        net = self.net_rdky.sum(axis=-1)
-        payback = payback_year(self.net_rdky, self.years)
-        pool_total = self.pool_dy.sum(axis=-1).mean()
+        m = self.means
+        share_ry = m["pool_share_rdky"]  # (R, K, Y)
+        revenue = share_ry + (m["retained_dky"] + m["dividends_dky"])[None]
+        costs_k = m["costs_cdky"].sum(axis=0).sum(axis=-1)  # (K,)
+        pool_total = m["pool_dy"].sum()
+        npv_mean = self._npv_mean_rk()
+        sc = self.scalars
+        payback = sc["payback_rdk"]
         rows = []
         for r, rule in enumerate(self.rule_names):
             for k, party in enumerate(self.party_ids):
                 pb = payback[r, :, k]
-                rows.append(
-                    {
-                        "rule": rule,
-                        "party": party,
-                        "npv_yuan": npv[r, :, k].mean(),
-                        "cumulative_yuan": revenue[r, :, k].mean(),
-                        "pool_share_yuan": share[r, :, k].mean(),
-                        "share_of_pool": share[r, :, k].mean() / pool_total if pool_total else np.nan,
-                        "costs_yuan": costs[:, k].mean(),
-                        "net_benefit_yuan": net[r, :, k].mean(),
-                        "payback_year": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
-                    }
-                )
+                share = share_ry[r, k].sum()
+                row = {
+                    "rule": rule,
+                    "party": party,
+                    "npv_yuan": npv_mean[r, k],
+                    "cumulative_yuan": revenue[r, k].sum(),
+                    "pool_share_yuan": share,
+                    "share_of_pool": share / pool_total if pool_total else np.nan,
+                    "costs_yuan": costs_k[k],
+                    "net_benefit_yuan": revenue[r, k].sum() - costs_k[k],
+                    "payback_year": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
+                }
+                if self.n_draws > 1:
+                    npv = sc["npv_rdk"][r, :, k]
+                    cum = sc["revenue_rdk"][r, :, k]
+                    p5, p50, p95 = np.percentile(npv, [5, 50, 95])
+                    c5, c50, c95 = np.percentile(cum, [5, 50, 95])
+                    row.update(
+                        npv_p5_yuan=p5,
+                        npv_p50_yuan=p50,
+                        npv_p95_yuan=p95,
+                        cumulative_p5_yuan=c5,
+                        cumulative_p50_yuan=c50,
+                        cumulative_p95_yuan=c95,
+                        prob_net_negative=self.counts["npv_below_zero_rk"][r, k] / self.n_draws,
+                        revenue_at_risk_yuan=row["cumulative_yuan"] - c5,
+                    )
+                rows.append(row)
         df = pd.DataFrame(rows)
         df["payback_year"] = df["payback_year"].astype("Int64")
         return df
 
+    def _npv_mean_rk(self) -> np.ndarray:
+        """Mean NPV of net benefit over all draws (NPV is linear, so NPV of the mean path)."""
+        m = self.means
+        net = m["pool_share_rdky"] + (m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0))[None]
+        return npv_yuan(net, self.discount_factors_ky()[None])
+
     def annual(self) -> pd.DataFrame:
-        """One row per rule, party and year (means over draws).
+        """One row per rule, party and year (means over all draws).
 
         ``amount_yuan`` is revenue received (pool share + retained outside the pool + dividends);
-        the components, ``costs_yuan`` and ``net_yuan`` follow.
+        the components, ``costs_yuan`` and ``net_yuan`` follow. With draws > 1, ``amount_p5_yuan``,
+        ``amount_p50_yuan`` and ``amount_p95_yuan`` give percentiles of the revenue over the kept
+        paths.
         """
-        share = self.pool_share_rdky.mean(axis=1)
-        retained = self.retained_dky.mean(axis=0)
-        dividends = self.dividends_dky.mean(axis=0)
-        costs = self.costs_dky.mean(axis=0)
+        m = self.means
+        share = m["pool_share_rdky"]
+        retained = m["retained_dky"]
+        dividends = m["dividends_dky"]
+        costs = m["costs_cdky"].sum(axis=0)
         R, K, Y = share.shape
         idx = pd.MultiIndex.from_product([self.rule_names, self.party_ids, self.years], names=["rule", "party", "year"])
         revenue = share + (retained + dividends)[None]
-        df = pd.DataFrame(
-            {
-                "amount_yuan": revenue.reshape(-1),
-                "pool_share_yuan": share.reshape(-1),
-                "retained_yuan": np.broadcast_to(retained, (R, K, Y)).reshape(-1),
-                "dividends_yuan": np.broadcast_to(dividends, (R, K, Y)).reshape(-1),
-                "costs_yuan": np.broadcast_to(costs, (R, K, Y)).reshape(-1),
-                "net_yuan": (revenue - costs[None]).reshape(-1),
-            },
-            index=idx,
-        ).reset_index()
+        cols = {
+            "amount_yuan": revenue.reshape(-1),
+            "pool_share_yuan": share.reshape(-1),
+            "retained_yuan": np.broadcast_to(retained, (R, K, Y)).reshape(-1),
+            "dividends_yuan": np.broadcast_to(dividends, (R, K, Y)).reshape(-1),
+            "costs_yuan": np.broadcast_to(costs, (R, K, Y)).reshape(-1),
+            "net_yuan": (revenue - costs[None]).reshape(-1),
+        }
+        if self.n_draws > 1:
+            q = np.percentile(self.revenue_rdky, [5, 50, 95], axis=1)  # (3, R, K, Y)
+            cols["amount_p5_yuan"] = q[0].reshape(-1)
+            cols["amount_p50_yuan"] = q[1].reshape(-1)
+            cols["amount_p95_yuan"] = q[2].reshape(-1)
+        df = pd.DataFrame(cols, index=idx).reset_index()
         df["year"] = df["year"].astype(int)
         return df
 
     def pool(self) -> pd.DataFrame:
         """The shareable pool by rule and year (``rule``, ``year``, ``amount_yuan``; mean over draws)."""
-        mean = self.pool_dy.mean(axis=0)
+        mean = self.means["pool_dy"]
         return pd.DataFrame(
             {
                 "rule": np.repeat(self.rule_names, len(self.years)),
@@ -203,6 +323,28 @@ class Result:
                 "amount_yuan": np.tile(mean, len(self.rule_names)),
             }
         )
+
+    def draws_table(self) -> pd.DataFrame:
+        """Per-draw results for the kept draws: ``draw``, ``rule``, ``party``, ``npv_yuan``,
+        ``cumulative_yuan``, ``standalone_npv_yuan``, ``gain_yuan``."""
+        npv = self.scalars["npv_rdk"]
+        R, D, K = npv.shape
+        idx = pd.MultiIndex.from_product([self.rule_names, range(D), self.party_ids], names=["rule", "draw", "party"])
+        stand = np.broadcast_to(self.scalars["standalone_npv_dk"][None], (R, D, K))
+        df = pd.DataFrame(
+            {
+                "npv_yuan": npv.reshape(-1),
+                "cumulative_yuan": self.scalars["revenue_rdk"].reshape(-1),
+                "standalone_npv_yuan": stand.reshape(-1),
+                "gain_yuan": (npv - stand).reshape(-1),
+            },
+            index=idx,
+        ).reset_index()
+        return df[["draw", "rule", "party", "npv_yuan", "cumulative_yuan", "standalone_npv_yuan", "gain_yuan"]]
+
+    def draws(self) -> pd.DataFrame:
+        """Per-draw NPV by rule and party, for your own analysis (see :meth:`draws_table`)."""
+        return self.draws_table()
 
     def flows(self) -> pd.DataFrame:
         """Tax by year, park, tax type and tier, and rebates (mean over draws).
@@ -212,7 +354,6 @@ class Result:
         sum to the tax.
         """
         parks = list(self.scenario.spec.parks)
-        N, T, L, Y = self.flows_mean_nt4y.shape
         idx = pd.MultiIndex.from_product([parks, TAXES, TIERS, self.years], names=["park", "tax", "tier", "year"])
         tax = pd.DataFrame({"amount_yuan": self.flows_mean_nt4y.reshape(-1)}, index=idx).reset_index()
         tax["kind"] = "tax"
@@ -226,7 +367,7 @@ class Result:
 
     def statistics(self) -> pd.DataFrame:
         """Value-added (GDP) credit by party and year (``party``, ``year``, ``value_added_yuan``)."""
-        mean = self.value_added_credit_dky.mean(axis=0)
+        mean = self.means["value_added_credit_dky"]
         idx = pd.MultiIndex.from_product([self.party_ids, self.years], names=["party", "year"])
         df = pd.DataFrame({"value_added_yuan": mean.reshape(-1)}, index=idx).reset_index()
         df["year"] = df["year"].astype(int)
@@ -234,21 +375,22 @@ class Result:
 
     def costs(self) -> pd.DataFrame:
         """Costs by party, kind and year (``party``, ``kind``, ``year``, ``amount_yuan``)."""
-        mean = self.costs_cdky.mean(axis=1)  # (C, K, Y)
+        mean = self.means["costs_cdky"]  # (C, K, Y)
         idx = pd.MultiIndex.from_product([COST_KINDS, self.party_ids, self.years], names=["kind", "party", "year"])
         df = pd.DataFrame({"amount_yuan": mean.reshape(-1)}, index=idx).reset_index()
         return df[["party", "kind", "year", "amount_yuan"]].astype({"year": int})
 
     def headline(self) -> dict[str, float]:
         """Horizon totals (means over draws) [yuan]: tax by tier, rebates, pool, value added."""
-        tiers = self.tier_dt4y.sum(axis=-1).mean(axis=0)  # (T, 4)
+        m = self.means
+        tiers = m["tier_dt4y"].sum(axis=-1)  # (T, 4)
         taxes_only = [i for i, t in enumerate(TAXES) if t != "land_transfer"]
         out = {
-            "total_tax_yuan": float(self.tax_dty[:, taxes_only].sum(axis=(1, 2)).mean()),
-            "land_transfer_yuan": float(self.tax_dty[:, TAXES.index("land_transfer")].sum(axis=-1).mean()),
-            "rebates_yuan": float(self.rebates_dy.sum(axis=-1).mean()),
-            "pool_yuan": float(self.pool_dy.sum(axis=-1).mean()),
-            "value_added_yuan": float(self.value_added_dy.sum(axis=-1).mean()),
+            "total_tax_yuan": float(m["tax_dty"][taxes_only].sum()),
+            "land_transfer_yuan": float(m["tax_dty"][TAXES.index("land_transfer")].sum()),
+            "rebates_yuan": float(m["rebates_dy"].sum()),
+            "pool_yuan": float(m["pool_dy"].sum()),
+            "value_added_yuan": float(m["value_added_dy"].sum()),
         }
         for j, tier in enumerate(TIERS):
             out[f"{tier}_yuan"] = float(tiers[taxes_only, j].sum())

@@ -5,6 +5,7 @@ built-in rules.
 """
 
 from . import progressive, recovery, relocation, simple  # noqa: F401  (register the built-ins)
+from . import bargaining_rules, fixed_return, trigger  # noqa: F401  (register more built-ins)
 from .base import (
     CONSERVATION_TOL_YUAN,
     SPLIT_RULES,

@@ -75,7 +75,8 @@ class RuleContext:
     equity : dict of str to float or None
         Platform-company equity by party.
     costs_yuan : dict of str to ndarray
-        Cost kind -> (K, Y) array of what each party pays [yuan/year].
+        Cost kind -> (D, K, Y) array of what each party pays [yuan/year], including the land
+        acquisition of each project borne by its host.
     standalone_dky : ndarray, shape (D, K, Y), optional
         Each party's revenue without the agreement [yuan/year] (product.md §3.3).
     outside_pool_net_dky : ndarray, shape (D, K, Y), optional

@@ -59,10 +59,16 @@ def cost_recovery_first(pool_yuan, ctx, *, shares, recovering_party=None, outlay
     as modelled by pyscnomics and the IMF FARI model.
     """
     k = ctx.partner_index if recovering_party is None else ctx.index(recovering_party)
-    if outlay_yuan is None:
-        outlay_yuan = sum(float(ctx.costs_yuan[c][k].sum()) for c in cost_kinds if c in ctx.costs_yuan)
     total = pool_yuan.sum(axis=1)  # (D, Y)
-    recovered = np.minimum(outlay_yuan, recovery_rate * np.cumsum(np.maximum(total, 0.0), axis=-1))
+    if outlay_yuan is None:
+        outlay = sum(
+            (np.asarray(ctx.costs_yuan[c])[..., k, :].sum(axis=-1) for c in cost_kinds if c in ctx.costs_yuan),
+            np.zeros(()),
+        )
+        outlay = np.reshape(outlay, (-1, 1))  # (D or 1, 1)
+    else:
+        outlay = float(outlay_yuan)
+    recovered = np.minimum(outlay, recovery_rate * np.cumsum(np.maximum(total, 0.0), axis=-1))
     recovery = np.diff(recovered, axis=-1, prepend=0.0)
     rest = total - recovery
     party_totals = ctx.share_vector(shares)[:, None, None] * rest[None]

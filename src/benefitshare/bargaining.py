@@ -1,0 +1,564 @@
+"""Cooperative solutions: coalition values from the engine, Shapley values, Nash bargaining.
+
+The parties of a scenario play a transferable-utility game whose worth is NPV of net benefit
+[yuan]. Each party's disagreement point is its standalone (no-agreement) value
+(product.md §3.3); the grand coalition is the cooperation as modelled. This module computes the
+coalition values with the same engine and on the same draws as the split rules, and the splits
+that the Shapley value and (weighted) Nash bargaining assign.
+
+Every array that carries draws keeps them on its last axis here: a game's values are
+``(2**n, D)``, allocations ``(n, D)``; a deterministic run is ``D = 1``.
+
+References
+----------
+Shapley, L. S. (1953). A value for n-person games. In *Contributions to the Theory of Games II*,
+Annals of Mathematics Studies 28, 307-317.
+Nash, J. F. (1950). The bargaining problem. *Econometrica* 18(2), 155-162.
+李学文, 石战强, 郜钏贝 (2023). 基于Shapley值法的"消薄飞地"收益分配方案研究. 中国土地科学 37(11)
+(Shapley allocation among the governments of an enclave park).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .glossary import COST_KINDS
+from .metrics import discount_factors
+
+__all__ = [
+    "CoalitionGame",
+    "MAX_EXACT_PLAYERS",
+    "shapley_values",
+    "nash_split",
+    "coalition_values",
+    "game_from_result",
+    "game_from_flows",
+    "party_discount_factors",
+    "project_to_simplex",
+]
+
+#: Largest number of players for exact Shapley enumeration (2**n coalitions).
+MAX_EXACT_PLAYERS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class CoalitionGame:
+    """A transferable-utility game: a value for every coalition of players.
+
+    Attributes
+    ----------
+    players : tuple of str
+        Player (party) ids; player ``i`` is bit ``i`` of a coalition's index.
+    values : ndarray, shape (2**n, D)
+        ``values[m]`` is the worth of the coalition whose members are the set bits of ``m``
+        [yuan], one column per draw. ``values[0]`` is 0 (the empty coalition).
+    note : str
+        How the values were obtained (for reports).
+    """
+
+    players: tuple[str, ...]
+    values: np.ndarray
+    note: str = ""
+
+    def __post_init__(self):
+        n = len(self.players)
+        v = np.asarray(self.values, dtype=float)
+        if v.ndim == 1:
+            v = v[:, None]
+        if v.shape[0] != 2**n:
+            raise ValueError(f"a game of {n} players needs 2**{n} = {2**n} coalition values, got {v.shape[0]}")
+        object.__setattr__(self, "values", v)
+
+    @property
+    def n_players(self) -> int:
+        return len(self.players)
+
+    @property
+    def n_draws(self) -> int:
+        return self.values.shape[1]
+
+    def mask(self, coalition: Iterable[str]) -> int:
+        """Bitmask of a coalition given by player ids."""
+        m = 0
+        for p in coalition:
+            m |= 1 << self.players.index(p)
+        return m
+
+    def value(self, coalition: Iterable[str]) -> np.ndarray:
+        """Worth of a coalition, shape (D,) [yuan]."""
+        return self.values[self.mask(coalition)]
+
+    @property
+    def standalone(self) -> np.ndarray:
+        """Each player's value alone, v({i}), shape (n, D) [yuan]."""
+        return np.stack([self.values[1 << i] for i in range(self.n_players)])
+
+    @property
+    def grand(self) -> np.ndarray:
+        """Worth of the grand coalition v(N), shape (D,) [yuan]."""
+        return self.values[-1]
+
+    @property
+    def surplus(self) -> np.ndarray:
+        """Gain from cooperating: v(N) minus the sum of standalone values, shape (D,) [yuan]."""
+        return self.grand - self.standalone.sum(axis=0)
+
+    def shapley(self) -> np.ndarray:
+        """Shapley value of each player, shape (n, D) [yuan]."""
+        return shapley_values(self.values)
+
+    def nash(self, weights: Sequence[float] | Mapping[str, float] | None = None) -> np.ndarray:
+        """(Weighted) Nash bargaining split over the standalone values, shape (n, D) [yuan]."""
+        if isinstance(weights, Mapping):
+            weights = [float(weights.get(p, 0.0)) for p in self.players]
+        return nash_split(self.standalone, self.grand, weights)
+
+    def mean(self) -> CoalitionGame:
+        """The game of expected values (mean over draws)."""
+        return CoalitionGame(self.players, self.values.mean(axis=1, keepdims=True), self.note)
+
+
+def _popcount(masks: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(masks)
+    m = masks.copy()
+    while m.any():
+        out += m & 1
+        m >>= 1
+    return out
+
+
+def _values_array(values, players) -> tuple[np.ndarray, int]:
+    """Coalition values as a (2**n, ...) array indexed by bitmask."""
+    if isinstance(values, CoalitionGame):
+        return values.values, values.n_players
+    if isinstance(values, Mapping) or callable(values):
+        if players is None:
+            if not isinstance(values, Mapping):
+                raise ValueError("give the players when the coalition values are a function")
+            players = sorted({p for key in values for p in key})
+        players = list(players)
+        n = len(players)
+        if n > MAX_EXACT_PLAYERS:
+            raise ValueError(f"exact Shapley values need at most {MAX_EXACT_PLAYERS} players, got {n}")
+        rows = []
+        for m in range(2**n):
+            members = frozenset(players[i] for i in range(n) if m >> i & 1)
+            if isinstance(values, Mapping):
+                if m == 0:
+                    rows.append(np.asarray(values.get(members, 0.0), dtype=float))
+                    continue
+                if members not in values:
+                    raise ValueError(f"no value given for the coalition {sorted(members)}")
+                rows.append(np.asarray(values[members], dtype=float))
+            else:
+                rows.append(np.asarray(values(members), dtype=float))
+        shape = np.broadcast_shapes(*(r.shape for r in rows))
+        return np.stack([np.broadcast_to(r, shape) for r in rows]), n
+    arr = np.asarray(values, dtype=float)
+    n = int(round(math.log2(arr.shape[0]))) if arr.shape[0] > 0 else -1
+    if n < 0 or 2**n != arr.shape[0]:
+        raise ValueError(f"coalition values must have 2**n rows (one per coalition), got {arr.shape[0]}")
+    return arr, n
+
+
+def shapley_values(values, players: Sequence[str] | None = None) -> np.ndarray:
+    """Shapley value of every player of a transferable-utility game, by exact enumeration.
+
+    Parameters
+    ----------
+    values : ndarray of shape (2**n, ...), mapping, callable or CoalitionGame
+        Worth of every coalition [yuan]. As an array, row ``m`` is the coalition whose members are
+        the set bits of ``m`` (player ``i`` is bit ``i``); trailing axes (e.g. draws) are carried
+        through. As a mapping, keys are frozensets of player ids (the empty coalition may be
+        omitted). As a callable, ``values(frozenset_of_players)``.
+    players : sequence of str, optional
+        Player order for a mapping or callable (the sorted ids of the mapping by default).
+
+    Returns
+    -------
+    ndarray, shape (n, ...)
+        ``phi[i]`` [yuan], in player order.
+
+    Raises
+    ------
+    ValueError
+        If the number of coalition values is not a power of two, a coalition is missing, or
+        there are more than :data:`MAX_EXACT_PLAYERS` players.
+
+    Notes
+    -----
+    ``phi_i = sum over S not containing i of |S|! (n - |S| - 1)! / n! * (v(S + i) - v(S))``,
+    evaluated for all ``2**(n-1)`` coalitions without ``i``: O(n 2**n) operations, exact for the
+    dozen or so parties a co-built park has (Shanwei's counties as parties).
+
+    Efficiency (the values sum to ``v(N) - v(empty)``), symmetry, the null-player property and
+    additivity hold exactly; they are tested. With two players the Shapley value is each
+    player's standalone value plus half the surplus.
+
+    References
+    ----------
+    Shapley (1953); the formula as in the fact sheet, §7.
+
+    Examples
+    --------
+    >>> shapley_values([0.0, 1.0, 2.0, 7.0])   # v({a}) = 1, v({b}) = 2, v({a, b}) = 7
+    array([3., 4.])
+    """
+    v, n = _values_array(values, players)
+    if n > MAX_EXACT_PLAYERS:
+        raise ValueError(f"exact Shapley values need at most {MAX_EXACT_PLAYERS} players, got {n}")
+    if n == 0:
+        return np.zeros((0, *v.shape[1:]))
+    masks = np.arange(2**n)
+    size = _popcount(masks)
+    fact = [math.factorial(k) for k in range(n + 1)]
+    weight_by_size = np.array([fact[s] * fact[n - s - 1] / fact[n] if s < n else 0.0 for s in range(n + 1)])
+    out = np.empty((n, *v.shape[1:]))
+    extra = (1,) * (v.ndim - 1)
+    for i in range(n):
+        bit = 1 << i
+        without = masks[(masks & bit) == 0]
+        w = weight_by_size[size[without]].reshape(-1, *extra)
+        out[i] = np.sum(w * (v[without | bit] - v[without]), axis=0)
+    return out
+
+
+def nash_split(standalone, total, weights: Sequence[float] | None = None) -> np.ndarray:
+    """Nash bargaining split of a total over the parties' standalone values (transferable utility).
+
+    Parameters
+    ----------
+    standalone : array_like, shape (n, ...)
+        Disagreement point: each party's value without an agreement [yuan].
+    total : array_like, shape (...)
+        Worth of the agreement to all parties together, v(N) [yuan].
+    weights : sequence of float, optional
+        Bargaining weights (normalised to sum to 1); equal weights by default (the symmetric
+        Nash solution).
+
+    Returns
+    -------
+    ndarray, shape (n, ...)
+        ``u_i = d_i + w_i * (total - sum(d))`` [yuan].
+
+    Raises
+    ------
+    ValueError
+        If a weight is negative or all weights are 0.
+
+    Notes
+    -----
+    With transferable utility the feasible set is ``sum(u) <= total``; maximising the Nash
+    product ``prod_i (u_i - d_i) ** w_i`` on it gives every party its disagreement value plus the
+    weight's share of the surplus (closed form for any n; with two parties and equal weights it
+    coincides with the Shapley value). When the surplus is negative no agreement leaves every
+    party at least its standalone value; the formula then divides the loss by the weights, and
+    callers should treat the split as infeasible (see :func:`benefitshare.compare.compare_rules`).
+
+    References
+    ----------
+    Nash (1950); weighted form as in the fact sheet, §7.
+
+    Examples
+    --------
+    >>> nash_split([1.0, 2.0], 7.0)
+    array([3., 4.])
+    >>> nash_split([1.0, 2.0], 7.0, weights=[3, 1])
+    array([4. , 3. ])
+    """
+    d = np.asarray(standalone, dtype=float)
+    n = d.shape[0]
+    if weights is None:
+        w = np.full(n, 1.0 / n)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n,):
+            raise ValueError(f"need one weight per party ({n}), got {w.shape}")
+        if (w < 0).any() or not w.sum() > 0:
+            raise ValueError(f"bargaining weights must be non-negative and not all 0, got {w.tolist()}")
+        w = w / w.sum()
+    surplus = np.asarray(total, dtype=float) - d.sum(axis=0)
+    return d + w.reshape(-1, *(1,) * (d.ndim - 1)) * surplus[None]
+
+
+def project_to_simplex(x: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each column of ``x`` (n, ...) onto the probability simplex.
+
+    Used to turn target pool shares that fall outside [0, 1] into the nearest valid shares.
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    u = -np.sort(-flat, axis=0)
+    css = np.cumsum(u, axis=0) - 1.0
+    k = np.arange(1, n + 1)[:, None]
+    cond = u - css / k > 0
+    rho = n - 1 - np.argmax(cond[::-1], axis=0)
+    theta = css[rho, np.arange(flat.shape[1])] / (rho + 1)
+    return np.maximum(flat - theta[None], 0.0).reshape(x.shape)
+
+
+# -------------------------------------------------------------------------- games from the engine
+
+
+def party_discount_factors(spec, years) -> np.ndarray:
+    """Discount factors (K, Y) at each party's rate (the scenario's rate where a party has none)."""
+    rates = [p.discount_rate if p.discount_rate is not None else spec.model.discount_rate for p in spec.parties.values()]
+    return discount_factors(np.array(rates), years)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parts:
+    """NPV building blocks of coalition values, per host group g, draw d and party k [yuan]."""
+
+    group_host: np.ndarray  # (G,) host party of each group
+    active_gd: np.ndarray  # (G, D) local revenue of the group's projects net of their land cost
+    standalone_gdk: np.ndarray  # (G, D, K) what the group's projects give each party alone
+    coop_dk: np.ndarray  # (D, K) dividends less cooperation costs not tied to a group
+
+
+def _game_from_parts(players: Sequence[str], partner: int, parts: _Parts, note: str) -> CoalitionGame:
+    """Coalition values from the building blocks (see :func:`coalition_values`)."""
+    n = len(players)
+    if n > MAX_EXACT_PLAYERS:
+        raise ValueError(f"exact coalition values need at most {MAX_EXACT_PLAYERS} parties, got {n}")
+    G = parts.group_host.size
+    D = parts.coop_dk.shape[0]
+    hosting = set(parts.group_host.tolist())
+    values = np.zeros((2**n, D))
+    for m in range(1, 2**n):
+        inside = np.array([(m >> k) & 1 for k in range(n)], dtype=bool)
+        active = np.array([inside[partner] and inside[h] for h in parts.group_host], dtype=bool) if G else np.zeros(0, bool)
+        v = np.zeros(D)
+        for g in range(G):
+            if active[g]:
+                v += parts.active_gd[g]
+            else:
+                v += parts.standalone_gdk[g][:, inside].sum(axis=1)
+        any_active = bool(active.any())
+        for k in np.flatnonzero(inside):
+            if k == partner or k not in hosting:
+                engaged = any_active
+            else:
+                engaged = bool(active[parts.group_host == k].any())
+            if engaged:
+                v += parts.coop_dk[:, k]
+        values[m] = v
+    return CoalitionGame(tuple(players), values, note)
+
+
+def game_from_flows(
+    *,
+    players: Sequence[str],
+    partner: int,
+    host: int,
+    retained_dky: np.ndarray,
+    pool_dy: np.ndarray,
+    dividends_dky: np.ndarray,
+    costs_dky: np.ndarray,
+    standalone_dky: np.ndarray,
+    discount_factors_ky: np.ndarray,
+) -> CoalitionGame:
+    """Coalition values when one party hosts every park, from a run's per-party flows.
+
+    Parameters
+    ----------
+    players : sequence of str
+    partner, host : int
+        Index of the partner city and of the single host.
+    retained_dky, dividends_dky, costs_dky, standalone_dky : ndarray, shape (D, K, Y) [yuan/year]
+    pool_dy : ndarray, shape (D, Y)
+        The whole shareable pool [yuan/year].
+    discount_factors_ky : ndarray, shape (K, Y)
+
+    Returns
+    -------
+    CoalitionGame
+        As defined in :func:`coalition_values`; every cost counts when the cooperation happens.
+    """
+    df = np.asarray(discount_factors_ky)
+    host_rev = retained_dky[:, host] + pool_dy
+    active = (host_rev * df[host]).sum(axis=-1)[None]  # (1, D)
+    sa = (standalone_dky * df[None]).sum(axis=-1)[None]  # (1, D, K)
+    coop = ((dividends_dky - costs_dky) * df[None]).sum(axis=-1)  # (D, K)
+    parts = _Parts(np.array([host]), active, sa, coop)
+    return _game_from_parts(players, partner, parts, "from the run's flows (one host)")
+
+
+def _host_keeps_all_spec():
+    from .scenario import RuleSpec
+
+    return RuleSpec(name="host_keeps_all", rule="host_keeps_all")
+
+
+def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None) -> CoalitionGame:
+    """Coalition values of the scenario's parties, computed by the engine.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    inputs : mapping of str to ndarray, optional
+        Model inputs as for :func:`benefitshare.pipeline.evaluate` (with a leading draws axis
+        for sampled values); the central values by default.
+
+    Returns
+    -------
+    CoalitionGame
+        Values [yuan, NPV at each party's discount rate], shape (2**K, D).
+
+    Notes
+    -----
+    Group the projects by the party that hosts their park. For a coalition S:
+
+    * the cooperation happens in a group's parks only if both the group's host and the partner
+      city are in S (an *active* group). An active group contributes all the local revenue its
+      projects generate, net of rebates, inside and outside the pool (who in S receives it is an
+      internal transfer), less the land acquisition cost its host bears;
+    * a group that is not active behaves as without the agreement (product.md §3.3): its
+      relocated firms pay their pre-move tax to the partner city (counted if the partner is in
+      S) and its other projects come to the host with probability 1 - additionality (counted if
+      the host is in S);
+    * a member's dividends from the platform company and its cooperation costs not tied to a
+      project (infrastructure, subsidies, paid-in capital, other) count when it takes part: the
+      partner and any party that hosts no park when some group is active, a host when one of its
+      own groups is active.
+
+    Hence ``v({i})`` is party i's standalone value, and ``v(N)`` is the total NPV of net
+    benefit under cooperation (the sum over parties of a rule's NPVs, whatever the rule, when
+    the parties share one discount rate). A party that hosts nothing, pays nothing and owns
+    nothing is a null player.
+
+    The values come from one engine evaluation on ``(G + 1) * D`` draws: each group's projects
+    land alone (the landing probability masked to the group), plus one draw where nothing lands
+    (to separate costs tied to projects from the rest). The engine is linear in the landing
+    probability, so the groups' parts add up to the full run.
+
+    This decomposition is a modelling assumption: no regulation defines coalition values for
+    co-built parks.
+    """
+    from . import pipeline
+
+    spec = scenario.spec
+    proj = scenario.projects
+    players = list(spec.parties)
+    K = len(players)
+    partner = spec.party_index("partner")
+    inp = dict(pipeline.central_inputs(scenario) if inputs is None else inputs)
+    D = max(np.shape(v)[0] for v in inp.values())
+    hosts_p = np.array([players.index(spec.parks[p].host) for p in proj.park])
+    group_host = np.unique(hosts_p)
+    G = group_host.size
+    masks = np.zeros((G + 1, len(proj)))
+    for g, h in enumerate(group_host):
+        masks[g] = hosts_p == h
+    # draw index = d * (G + 1) + g
+    tiled = {}
+    for name, arr in inp.items():
+        a = np.asarray(arr)
+        tiled[name] = np.repeat(a, G + 1, axis=0) if a.shape[0] == D and D > 1 else a
+    landing = np.broadcast_to(np.asarray(inp["landing"], dtype=float), (D, len(proj), 1))
+    tiled["landing"] = (landing[:, None] * masks[None, :, :, None]).reshape(D * (G + 1), len(proj), 1)
+    out = pipeline.evaluate(scenario, tiled, [_host_keeps_all_spec()])
+    df = party_discount_factors(spec, scenario.years)
+
+    def npv(x_dky):  # (D*(G+1), K, Y) -> (D, G+1, K)
+        x = np.broadcast_to(x_dky, (D * (G + 1), K, x_dky.shape[-1]))
+        return (x * df[None]).sum(axis=-1).reshape(D, G + 1, K)
+
+    revenue = npv(out.retained_dky + out.pool_share_rdky[0])
+    standalone = npv(out.standalone_dky)
+    land = npv(out.costs_cdky[COST_KINDS.index("land_acquisition")])
+    all_costs = npv(out.costs_cdky.sum(axis=0))
+    dividends = npv(out.dividends_dky)
+    land_g = land[:, :G] - land[:, G:]  # project land cost of each group (D, G, K)
+    active = np.stack([revenue[:, g, h] - land_g[:, g, h] for g, h in enumerate(group_host)])  # (G, D)
+    parts = _Parts(
+        group_host=group_host,
+        active_gd=active,
+        standalone_gdk=standalone[:, :G].transpose(1, 0, 2),
+        coop_dk=dividends[:, G] - all_costs[:, G],
+    )
+    return _game_from_parts(players, partner, parts, "engine, projects grouped by host")
+
+
+def game_from_result(result) -> CoalitionGame:
+    """The coalition game behind a run's comparison.
+
+    With one host party the game is built from the run's own per-draw flows (so it has the
+    run's draws); with several hosts it is computed by :func:`coalition_values`, on the run's
+    sampled inputs when the result carries them (``result.inputs``), else at central values
+    (and then only the deterministic run is exact; the note says so).
+    """
+    scenario = result.scenario
+    spec = scenario.spec
+    players = list(spec.parties)
+    hosts = sorted({players.index(p.host) for p in spec.parks.values()})
+    used_hosts = sorted({players.index(spec.parks[p].host) for p in scenario.projects.park})
+    partner = spec.party_index("partner")
+    if len(used_hosts) <= 1 and (not used_hosts or used_hosts[0] != partner):
+        host = used_hosts[0] if used_hosts else hosts[0]
+        return game_from_flows(
+            players=players,
+            partner=partner,
+            host=host,
+            retained_dky=result.retained_dky,
+            pool_dy=result.pool_dy,
+            dividends_dky=np.broadcast_to(result.dividends_dky, result.retained_dky.shape),
+            costs_dky=result.costs_dky,
+            standalone_dky=result.standalone_dky,
+            discount_factors_ky=result.discount_factors_ky(),
+        )
+    inputs = getattr(result, "inputs", None)
+    game = coalition_values(scenario, inputs=inputs)
+    if inputs is None and result.n_draws > 1:
+        return CoalitionGame(game.players, np.repeat(game.values, result.n_draws, axis=1),
+                             "engine at central values (the run's sampled inputs were not kept)")
+    return game
+
+
+def lazy(fn: Callable[[], CoalitionGame]) -> Callable[[], CoalitionGame]:
+    """Memoise a zero-argument game builder (used for the rule context)."""
+    cache: list[CoalitionGame] = []
+
+    def get() -> CoalitionGame:
+        if not cache:
+            cache.append(fn())
+        return cache[0]
+
+    return get
+
+
+def context_game(scenario, inputs, *, retained_dky, pool_dy, dividends_dky, costs_dky,
+                 standalone_dky) -> Callable[[], CoalitionGame]:
+    """A memoised builder of the coalition game of one engine evaluation (for the rule context).
+
+    With one host party (not the partner) the game comes from the evaluation's own flows;
+    otherwise from :func:`coalition_values` on the same inputs. Nothing is computed until a rule
+    asks for it.
+    """
+    spec = scenario.spec
+    players = list(spec.parties)
+    partner = spec.party_index("partner")
+    used_hosts = sorted({players.index(spec.parks[p].host) for p in scenario.projects.park})
+
+    def build() -> CoalitionGame:
+        if len(used_hosts) == 1 and used_hosts[0] != partner:
+            shape = np.shape(retained_dky)
+            return game_from_flows(
+                players=players,
+                partner=partner,
+                host=used_hosts[0],
+                retained_dky=retained_dky,
+                pool_dy=pool_dy,
+                dividends_dky=np.broadcast_to(dividends_dky, shape),
+                costs_dky=np.broadcast_to(costs_dky, shape),
+                standalone_dky=np.broadcast_to(standalone_dky, shape),
+                discount_factors_ky=party_discount_factors(spec, scenario.years),
+            )
+        return coalition_values(scenario, inputs=inputs)
+
+    return lazy(build)

@@ -1,0 +1,135 @@
+"""Fixed return: a guaranteed return on invested capital for some years, then dividends."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from ..glossary import COST_KINDS
+from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
+
+__all__ = ["fixed_return"]
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class FixedReturnParams(RuleParams):
+    investor: str | None = None
+    return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
+    guarantee_years: Annotated[int, Field(ge=0, le=100)] = 5
+    start_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+    capital_yuan: Annotated[float, Field(ge=0.0)] | None = None
+    capital_kinds: list[str] = Field(default_factory=lambda: ["infrastructure", "platform_capital"])
+    carry_shortfall: bool = True
+    shares: dict[str, Fraction] | None = None
+
+    def check(self, spec):
+        out = []
+        if spec is not None and self.investor is not None and self.investor not in spec.parties:
+            out.append((("investor",), self.investor, f"unknown party; valid: {', '.join(spec.parties)}"))
+        for i, kind in enumerate(self.capital_kinds):
+            if kind not in COST_KINDS:
+                out.append((("capital_kinds", i), kind, f"unknown cost kind; valid: {', '.join(COST_KINDS)}"))
+        if self.shares is not None:
+            out.extend(check_shares(self.shares, spec, ("shares",)))
+        elif spec is not None and spec.platform is None:
+            out.append((("shares",), ..., "give the shares after the guarantee, or a [platform] section with equity"))
+        return out
+
+
+def fixed_return(
+    pool_yuan,
+    ctx,
+    *,
+    investor=None,
+    return_rate=0.10,
+    guarantee_years=5,
+    start_year=None,
+    capital_yuan=None,
+    capital_kinds=("infrastructure", "platform_capital"),
+    carry_shortfall=True,
+    shares=None,
+):
+    """Fixed return: the investor gets a guaranteed return on its capital, then shares by equity.
+
+    For ``guarantee_years`` from ``start_year`` the investor receives ``return_rate`` times its
+    invested capital each year, paid from the pool; the rest of the pool stays with the host.
+    After the guarantee the pool is split by ``shares`` (the platform company's equity by
+    default), as dividends are paid on the actual returns.
+
+    Parameters
+    ----------
+    investor : str, optional
+        The party that invested; the partner city by default.
+    return_rate : float
+        Guaranteed return [fraction/year] on invested capital.
+    guarantee_years : int
+        Length of the guarantee [years].
+    start_year : int, optional
+        First year of the guarantee; by default the first year the investor pays capital (the
+        first model year if it pays none).
+    capital_yuan : float, optional
+        A fixed capital base [yuan]; by default the investor's cumulative outlays of
+        ``capital_kinds`` up to each year.
+    capital_kinds : list of str
+        Cost kinds that count as invested capital.
+    carry_shortfall : bool
+        When the pool cannot pay the guaranteed amount, carry the arrears forward and pay them
+        first from later pools (also after the guarantee ends); otherwise the shortfall lapses.
+    shares : dict of str to float, optional
+        Split after the guarantee (and of any pool left once arrears are paid) [fraction].
+
+    Notes
+    -----
+    ``due_t = return_rate * capital_t`` in the guarantee years. With arrears ``A``:
+    ``owed_t = A_{t-1} + due_t``, ``paid_t = min(owed_t, max(pool_t, 0))``, ``A_t = owed_t -
+    paid_t``. In the guarantee years the host keeps ``pool_t - paid_t``; afterwards party k
+    receives ``shares_k * (pool_t - paid_t)``. A guarantee funded from outside the pool is not
+    modelled: money is conserved within the pool.
+
+    References
+    ----------
+    宁波市鄞州区 — 衢江区 "消薄飞地" (Zhejiang enclaves that lift weak villages): a fixed 10% a
+    year for the first 5 years on the villages' investment, then dividends from actual rent
+    (https://www.nbyz.gov.cn/art/2023/2/10/art_1229660399_59197784.html, CONFIRMED in the fact
+    sheet, §5); Zhenhai-Longyou enclave, a fixed return of about 10% a year.
+    """
+    k = ctx.partner_index if investor is None else ctx.index(investor)
+    years = ctx.years
+    hosts = host_totals(pool_yuan, ctx)
+    total = hosts.sum(axis=0)  # (D, Y)
+    outlay = sum((ctx.costs_yuan[c][k] for c in capital_kinds if c in ctx.costs_yuan), np.zeros(len(years)))
+    if capital_yuan is not None:
+        capital = np.full(len(years), float(capital_yuan))
+    else:
+        capital = np.cumsum(outlay)
+    if start_year is None:
+        paying = np.flatnonzero(outlay > 0)
+        first = years[paying[0]] if (capital_yuan is None and paying.size) else years[0]
+    else:
+        first = start_year
+    window = (years >= first) & (years < first + guarantee_years)  # (Y,)
+    due = np.where(window, return_rate * capital, 0.0)  # (Y,)
+    avail = np.maximum(total, 0.0)
+    paid = np.zeros_like(total)
+    arrears = np.zeros(total.shape[0])
+    for t in range(len(years)):
+        owed = due[t] + (arrears if carry_shortfall else 0.0)
+        paid[:, t] = np.minimum(owed, avail[:, t])
+        arrears = owed - paid[:, t]
+    rest = total - paid
+    after = ctx.share_vector(shares if shares is not None else (ctx.equity or {}))
+    if shares is None and not ctx.equity:
+        after = np.zeros(ctx.n_parties)
+    nonzero = total != 0.0
+    safe = np.where(nonzero, total, 1.0)
+    host_frac = np.where(nonzero, hosts / safe, 0.0)  # (K, D, Y)
+    amounts = np.where(window[None, None, :] | (after.sum() == 0.0), host_frac * rest[None], after[:, None, None] * rest[None])
+    amounts[k] += paid
+    frac = np.where(total > 0.0, amounts / safe, host_frac)
+    return split_totals(total, frac, hosts)
+
+
+register_rule("fixed_return", fixed_return, params=FixedReturnParams, _builtin=True)
