@@ -55,9 +55,12 @@ def _load(name: str, overrides=None):
     return bs.load_scenario(DATA / "rich.toml", overrides=overrides)
 
 
-CASES = [("tiny", None), ("reference", None)] + [
-    ("rich", variant) for variant in RICH_VARIANTS
-]
+#: Rich variants whose statistics ledger the engine is known to get wrong (a strict xfail: the
+#: test fails once the bug is fixed, and the entry should then go).
+KNOWN_STATISTICS_BUGS: dict[str, str] = {}
+
+
+CASES = [("tiny", None), ("reference", None)] + [("rich", variant) for variant in RICH_VARIANTS]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[c[0] if c[1] is None else f"rich-{c[1]}" for c in CASES])
@@ -104,8 +107,11 @@ def test_costs_by_kind_match_reference(pair):
             _assert_money(costs.loc[(party, kind), "amount_yuan"], ref.costs[kind][party], f"{party}/{kind}")
 
 
-def test_statistics_ledger_matches_reference(pair):
-    _, result, ref = pair
+def test_statistics_ledger_matches_reference(pair, request):
+    scenario, result, ref = pair
+    bug = KNOWN_STATISTICS_BUGS.get(request.node.callspec.id.removeprefix("rich-"))
+    if bug:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=bug))
     stats = result.statistics().set_index(["party", "year"]).sort_index()
     for party in ref.parties:
         _assert_money(stats.loc[party, "value_added_yuan"], ref.statistics[party], f"value added of {party}")
@@ -213,3 +219,26 @@ def test_cost_recovery_of_land_acquisition_matches_reference():
     annual = result.annual().set_index(["party", "year"]).sort_index()
     for party in ref.parties:
         _assert_money(annual.loc[party, "pool_share_yuan"], ref.pool_share["recovery_custom"][party], party)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("name", ["tiny", "reference", "rich"])
+def test_each_fiscal_engine_matches_reference(name, engine):
+    """``bs.run`` picks a compiled kernel when it can; the plain NumPy path must agree too."""
+    from benefitshare import pipeline
+
+    if engine == "numba":
+        pytest.importorskip("numba")
+    scenario = _load(name)
+    out = pipeline.evaluate(scenario, pipeline.central_inputs(scenario), list(scenario.spec.rules), engine=engine)
+    ref = run_reference(scenario)
+    for r, rule in enumerate(scenario.rule_names):
+        for k, party in enumerate(ref.parties):
+            _assert_money(out.pool_share_rdky[r, 0, k], ref.pool_share[rule][party], f"{engine} {rule}/{party}")
+    for k, party in enumerate(ref.parties):
+        _assert_money(out.retained_dky[0, k], ref.retained[party], f"{engine} retained {party}")
+        _assert_money(out.costs_cdky[:, 0, k].sum(axis=0), ref.party_costs(party), f"{engine} costs {party}")
+    for t, tax in enumerate(TAXES):
+        for j, tier in enumerate(TIERS):
+            np.testing.assert_allclose(out.tier_dt4y[0, t, j], ref.tier[tax][tier], rtol=TIER_RTOL, atol=1e-6,
+                                       err_msg=f"{engine} {tax}/{tier}")

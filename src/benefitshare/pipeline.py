@@ -15,7 +15,7 @@ import numpy as np
 from . import bargaining, economy, ledgers, taxes, tiers
 from .errors import Problem, ScenarioError
 from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from .rules import PoolCache, RuleContext, apply_mechanism
+from .rules import PoolCache, RuleContext, apply_mechanism, tax_subsets
 from .schedules import expand_payments, expand_steps
 from .uncertainty import apply_draws
 
@@ -185,31 +185,74 @@ def _explicit_costs(spec, years) -> np.ndarray:
     return out
 
 
-def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -> ChunkOutput:
-    """Evaluate every stage for one chunk of draws.
+@dataclasses.dataclass
+class Fiscal:
+    """What stages 2-5 produce for a chunk (the engine-specific part of an evaluation).
 
-    Parameters
-    ----------
-    scenario : Scenario
-    inputs : mapping of str to ndarray
-        As from :func:`central_inputs`, with any input replaced by an array with a leading draws
-        axis (D, P, 1) or (D, 1, 1) (or (D, 1, Y) for year schedules).
-    rule_specs : sequence of RuleSpec
-        The mechanisms to evaluate, all on the same draws.
-
-    Returns
-    -------
-    ChunkOutput
+    pool : PoolCache of the shareable pool by tax type (or by the tax subsets the rules need)
+    retained_dky : (D, K, Y) hosts' local revenue outside the pool
+    standalone_dky : (D, K, Y) standalone (no-agreement) revenue
+    acquisition_dky : (D, K, Y) land acquisition borne by the hosts
+    value_added_dy, credit_host_dky : value added in total and by host
+    tier_dt4y, flows_nt4y, tax_dty, rebates_dy, rebates_n2y : as in :class:`ChunkOutput`
     """
+
+    pool: PoolCache
+    retained_dky: np.ndarray
+    standalone_dky: np.ndarray
+    acquisition_dky: np.ndarray
+    value_added_dy: np.ndarray
+    credit_host_dky: np.ndarray
+    tier_dt4y: np.ndarray
+    flows_nt4y: np.ndarray
+    tax_dty: np.ndarray
+    rebates_dy: np.ndarray
+    rebates_n2y: np.ndarray
+
+
+def _host_kp(spec, proj) -> tuple[np.ndarray, np.ndarray]:
+    party_ids = list(spec.parties)
+    host_idx = np.array([party_ids.index(spec.parks[p].host) for p in proj.park])
+    host_kp = np.zeros((len(party_ids), len(proj)))
+    host_kp[host_idx, np.arange(len(proj))] = 1.0
+    return host_idx, host_kp
+
+
+def _park_matrix(spec, proj) -> np.ndarray:
+    park_ids = list(spec.parks)
+    park_np = np.zeros((len(park_ids), len(proj)))
+    park_np[[park_ids.index(p) for p in proj.park], np.arange(len(proj))] = 1.0
+    return park_np
+
+
+def _tier_schedules(spec, years) -> tuple[np.ndarray, np.ndarray]:
+    """Central share and provincial share of the local part, each (T, Y)."""
+    central = np.stack([taxes.regime_schedule(f"central_share.{t}", years) for t in TAXES])
+    provincial = np.stack(
+        [
+            expand_steps(spec.tiers.provincial_share[t], years) if t in spec.tiers.provincial_share else np.zeros(len(years))
+            for t in TAXES
+        ]
+    )
+    return central, provincial
+
+
+def _in_pool(spec, proj) -> np.ndarray:
+    in_pool = np.ones(len(proj), dtype=bool)
+    if spec.pool.parks is not None:
+        in_pool &= np.isin(np.asarray(proj.park), spec.pool.parks)
+    if spec.pool.groups is not None:
+        in_pool &= np.isin(np.asarray(proj.group), spec.pool.groups)
+    return in_pool
+
+
+def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=None) -> Fiscal:
+    """Stages 2-5 (economy, taxes, tiers, pool) with whole-array NumPy operations."""
     spec = scenario.spec
     proj = scenario.projects
     years = scenario.years
     y3 = years[None, None, :]
-    inp = dict(inputs)
-    n_draws = max(np.shape(v)[0] for v in inp.values())
     P, Y = len(proj), len(years)
-    party_ids = list(spec.parties)
-    K = len(party_ids)
     full = (n_draws, P, Y)
     landing = inp["landing"]
 
@@ -240,7 +283,7 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         is_high_tech=inp["high_tech"],
         is_slpe=inp["slpe"],
     )
-    value_added_l = value_added * landing
+    value_added_l = np.broadcast_to(value_added * landing, full)
     vat = taxes.vat_yuan(value_added_l, inp["vat_rate"])
     tax = {
         "vat": vat,
@@ -271,27 +314,18 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     tax = {t: np.broadcast_to(tax[t], full) for t in TAXES}
 
     # Stage 4: tiers, as fractions of each tax (the amounts are formed only where needed)
-    county_share = np.broadcast_to(inp["county_share"], (1, P, 1)) if np.shape(inp["county_share"])[0] == 1 else inp["county_share"]
-    frac = {}
-    for t in TAXES:
-        central = taxes.regime_schedule(f"central_share.{t}", years)
-        prov_steps = spec.tiers.provincial_share.get(t)
-        provincial = expand_steps(prov_steps, years) if prov_steps else np.zeros(Y)
-        frac[t] = tiers.tier_fractions(central, provincial, county_share)
+    county_share = inp["county_share"]
+    central_ty, provincial_ty = _tier_schedules(spec, years)
+    frac = {t: tiers.tier_fractions(central_ty[i], provincial_ty[i], county_share) for i, t in enumerate(TAXES)}
     local_frac = {t: 1.0 - frac[t]["central"] - frac[t]["provincial"] for t in TAXES}  # (1, 1, Y)
     rebate_window = operating & (y3 < op_start + inp["rebate_years"])
     rebate = {t: tiers.rebates_yuan(tax[t] * local_frac[t], inp["rebate_rate"], rebate_window) for t in ("vat", "cit")}
 
     # Stage 5: shareable pool, by tax
     pool_spec = spec.pool
-    in_pool = np.ones(P, dtype=bool)
-    if pool_spec.parks is not None:
-        in_pool &= np.isin(np.asarray(proj.park), pool_spec.parks)
-    if pool_spec.groups is not None:
-        in_pool &= np.isin(np.asarray(proj.group), pool_spec.groups)
-    in_pool3 = in_pool[None, :, None].astype(float)
+    in_pool3 = _in_pool(spec, proj)[None, :, None].astype(float)
     local_tiers = [tier for tier in pool_spec.tiers if tier in LOCAL_TIERS]
-    # share of a local amount (e.g. a rebate) that falls in the pool's local tiers, (1 or D, P, 1)
+    # share of a local amount (e.g. a rebate) that falls in the pool's local tiers
     local_in_pool = sum(
         ((1.0 - county_share) if tier == "city" else county_share for tier in local_tiers), np.zeros((1, P, 1))
     ) * in_pool3
@@ -316,41 +350,14 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     local_net = -(rebate["vat"] + rebate["cit"])
     for t in TAXES:
         local_net += tax[t] * local_frac[t]
-    host_idx = np.array([party_ids.index(spec.parks[p].host) for p in proj.park])
-    host_kp = np.zeros((K, P))
-    host_kp[host_idx, np.arange(P)] = 1.0
+    _, host_kp = _host_kp(spec, proj)
     retained = ledgers.to_parties(local_net - pool_local_total, host_kp)
-
-    # Stage 7: costs, platform, statistics
-    costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
-    acquisition = taxes.land_transfer_yuan(
-        inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years
-    )
-    costs[COST_KINDS.index("land_acquisition")] += ledgers.to_parties(np.broadcast_to(acquisition, full), host_kp)
-    if spec.platform is not None:
-        equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
-        _, dividends = ledgers.platform_flows_yuan(
-            expand_payments(spec.platform.capital_payments_yuan, years),
-            inp["return_on_capital_rate"],
-            spec.platform.payout_rate,
-            equity,
-        )
-        dividends = np.broadcast_to(dividends, (n_draws, K, Y))
-    else:
-        equity = None
-        dividends = np.zeros((n_draws, K, Y))
-    st = spec.statistics
-    credit = ledgers.statistics_credit_yuan(
-        np.broadcast_to(value_added_l, full),
-        host_kp,
-        method=st.method,
-        shares_k=None if st.shares is None else np.array([st.shares.get(p, 0.0) for p in party_ids]),
-        equity_k=equity,
-    )
+    acquisition = taxes.land_transfer_yuan(inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years)
 
     # Counterfactual: no agreement (product.md §3.3). A relocated firm stays in the partner city
     # (with the stay probability) and pays its pre-move tax there; any other project comes to its
     # host anyway with probability 1 - additionality; nobody bears cooperation costs.
+    K = len(spec.parties)
     relocated = np.broadcast_to(inp["relocated"], (1, P, 1))
     stay_home = np.where(
         relocated,
@@ -368,32 +375,12 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         comes_anyway, host_kp
     )
 
-    # Stage 6: split rules, all on the same pools. Rules may use the standalone values, each
-    # party's flows outside the pool and the coalition game (bargaining rules).
-    cache = PoolCache(pool_by_tax)
-    pool_dy = cache.total(tuple(pool_spec.taxes)).sum(axis=1)
-    outside_net = retained + dividends - costs.sum(axis=0)
-    ctx = dataclasses.replace(
-        _rule_context(scenario, inp, host_idx, costs),
-        standalone_dky=standalone,
-        outside_pool_net_dky=outside_net,
-        pool_total_dy=pool_dy,
-        discount_factors_ky=bargaining.party_discount_factors(spec, years),
-        coalition_game=bargaining.context_game(
-            scenario, inp, retained_dky=retained, pool_dy=pool_dy, dividends_dky=dividends,
-            costs_dky=costs.sum(axis=0), standalone_dky=standalone,
-        ),
-    )
-    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
-
     # Tier totals per draw, and flows by park summed over the chunk's draws
-    per_draw_cs = county_share.shape[0] > 1
-    cs_vec = county_share[0, :, 0]
-    park_ids = list(spec.parks)
-    park_np = np.zeros((len(park_ids), P))
-    park_np[[park_ids.index(p) for p in proj.park], np.arange(P)] = 1.0
+    per_draw_cs = np.shape(county_share)[0] > 1
+    cs_vec = np.broadcast_to(county_share, (1, P, 1))[0, :, 0]
+    park_np = _park_matrix(spec, proj)
     tier_dt4y = np.empty((n_draws, len(TAXES), len(TIERS), Y))
-    flows = np.empty((len(park_ids), len(TAXES), len(TIERS), Y))
+    flows = np.empty((park_np.shape[0], len(TAXES), len(TIERS), Y))
     tax_dty = np.empty((n_draws, len(TAXES), Y))
     for i, t in enumerate(TAXES):
         f = frac[t]
@@ -418,6 +405,118 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
     rebate_total = rebate["vat"] + rebate["cit"]
     reb_county = (rebate_total * county_share).sum(axis=0)
     reb = np.stack([park_np @ (rebate_total.sum(axis=0) - reb_county), park_np @ reb_county], axis=1)
+    return Fiscal(
+        pool=PoolCache(pool_by_tax),
+        retained_dky=retained,
+        standalone_dky=standalone,
+        acquisition_dky=ledgers.to_parties(np.broadcast_to(acquisition, full), host_kp),
+        value_added_dy=value_added_l.sum(axis=1),
+        credit_host_dky=ledgers.to_parties(value_added_l, host_kp),
+        tier_dt4y=tier_dt4y,
+        flows_nt4y=flows,
+        tax_dty=tax_dty,
+        rebates_dy=rebate_total.sum(axis=1),
+        rebates_n2y=reb,
+    )
+
+
+#: Engines for stages 2-5. "numba" is a fused compiled kernel (optional dependency); "numpy" the
+#: whole-array reference. Both give the same numbers to rounding.
+ENGINES = ("auto", "numpy", "numba")
+
+
+def _fiscal(scenario, inp, n_draws, engine, subsets):
+    if engine not in ENGINES:
+        raise ScenarioError([Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)])
+    if engine in ("auto", "numba"):
+        from . import _kernels
+
+        if _kernels.available():
+            return _kernels.fiscal_numba(scenario, inp, n_draws, subsets)
+        if engine == "numba":
+            raise RuntimeError("engine='numba' needs the numba package: pip install 'benefitshare[fast]'")
+    return fiscal_numpy(scenario, inp, n_draws, subsets)
+
+
+def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *, engine: str = "auto") -> ChunkOutput:
+    """Evaluate every stage for one chunk of draws.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    inputs : mapping of str to ndarray
+        As from :func:`central_inputs`, with any input replaced by an array with a leading draws
+        axis (D, P, 1) or (D, 1, 1) (or (D, 1, Y) for year schedules).
+    rule_specs : sequence of RuleSpec
+        The mechanisms to evaluate, all on the same draws.
+    engine : {"auto", "numpy", "numba"}
+        How stages 2-5 are computed; ``auto`` uses the compiled kernel when numba is installed.
+
+    Returns
+    -------
+    ChunkOutput
+    """
+    spec = scenario.spec
+    proj = scenario.projects
+    years = scenario.years
+    inp = dict(inputs)
+    n_draws = max(np.shape(v)[0] for v in inp.values())
+    party_ids = list(spec.parties)
+    K, Y = len(party_ids), len(years)
+    fiscal = _fiscal(scenario, inp, n_draws, engine, tax_subsets(rule_specs, spec.pool.taxes))
+    host_idx, host_kp = _host_kp(spec, proj)
+
+    # Stage 7a: costs (the rules may need them), platform, statistics
+    costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
+    costs[COST_KINDS.index("land_acquisition")] += fiscal.acquisition_dky
+    if spec.platform is not None:
+        equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
+        _, dividends = ledgers.platform_flows_yuan(
+            expand_payments(spec.platform.capital_payments_yuan, years),
+            inp["return_on_capital_rate"],
+            spec.platform.payout_rate,
+            equity,
+        )
+        dividends = np.broadcast_to(dividends, (n_draws, K, Y))
+    else:
+        equity = None
+        dividends = np.zeros((n_draws, K, Y))
+    st = spec.statistics
+    if st.method == "host":
+        credit = fiscal.credit_host_dky
+    elif st.method == "double":
+        # Kunming's key enclave parks: each host counts its own projects in full, and every
+        # partner counts the whole of them too
+        partner = np.array([p.role == "partner" for p in spec.parties.values()])
+        credit = np.where(partner[None, :, None], fiscal.value_added_dy[:, None, :], fiscal.credit_host_dky)
+    else:
+        credit = ledgers.statistics_credit_yuan(
+            fiscal.value_added_dy[:, None, :],
+            np.ones((K, 1)),
+            method=st.method,
+            shares_k=None if st.shares is None else np.array([st.shares.get(p, 0.0) for p in party_ids]),
+            equity_k=equity,
+        )
+    retained = fiscal.retained_dky
+    standalone = fiscal.standalone_dky
+
+    # Stage 6: split rules, all on the same pools. Rules may use the standalone values, each
+    # party's flows outside the pool and the coalition game (bargaining rules).
+    cache = fiscal.pool
+    pool_dy = cache.total(tuple(spec.pool.taxes)).sum(axis=1)
+    outside_net = retained + dividends - costs.sum(axis=0)
+    ctx = dataclasses.replace(
+        _rule_context(scenario, inp, host_idx, costs),
+        standalone_dky=standalone,
+        outside_pool_net_dky=outside_net,
+        pool_total_dy=pool_dy,
+        discount_factors_ky=bargaining.party_discount_factors(spec, years),
+        coalition_game=bargaining.context_game(
+            scenario, inp, retained_dky=retained, pool_dy=pool_dy, dividends_dky=dividends,
+            costs_dky=costs.sum(axis=0), standalone_dky=standalone,
+        ),
+    )
+    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
     return ChunkOutput(
         pool_dy=pool_dy,
         pool_share_rdky=pool_share,
@@ -425,12 +524,12 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence) -
         dividends_dky=np.asarray(dividends),
         costs_cdky=costs,
         value_added_credit_dky=credit,
-        tax_dty=tax_dty,
-        tier_dt4y=tier_dt4y,
-        rebates_dy=rebate_total.sum(axis=1),
-        flows_nt4y=flows,
-        rebates_n2y=reb,
-        value_added_dy=value_added_l.sum(axis=1) if value_added_l.shape[0] == n_draws else np.broadcast_to(value_added_l, full).sum(axis=1),
+        tax_dty=fiscal.tax_dty,
+        tier_dt4y=fiscal.tier_dt4y,
+        rebates_dy=fiscal.rebates_dy,
+        flows_nt4y=fiscal.flows_nt4y,
+        rebates_n2y=fiscal.rebates_n2y,
+        value_added_dy=fiscal.value_added_dy,
         standalone_dky=standalone,
     )
 

@@ -276,9 +276,17 @@ def frozen_distribution(dist: Distribution, *, default_p=None):
 
 
 def ppf(dist, u):
-    """Quantiles of a frozen distribution (or a constant) at probabilities ``u``."""
+    """Quantiles of a frozen distribution (or a constant) at probabilities ``u``.
+
+    For a discrete distribution the quantile is the smallest value whose cumulative probability
+    reaches ``u`` (as ``scipy.stats.rv_discrete.ppf``), found by a sorted search.
+    """
     if isinstance(dist, float | int):
         return np.full(np.shape(u), float(dist))
+    if hasattr(dist, "xk") and hasattr(dist, "pk"):
+        xk, cdf = np.asarray(dist.xk), np.cumsum(dist.pk)
+        idx = np.searchsorted(cdf, np.asarray(u), side="left")
+        return xk[np.minimum(idx, xk.size - 1)].astype(float)
     return dist.ppf(u)
 
 
@@ -394,31 +402,47 @@ def _combine(base, x, how):
 
 
 def _feistel_permutation(index: np.ndarray, n: int, keys: np.ndarray) -> np.ndarray:
-    """A keyed pseudo-random permutation of ``range(n)`` evaluated at ``index``.
+    """Keyed pseudo-random permutations of ``range(n)`` evaluated at ``index``, one per key row.
 
     A balanced Feistel network on the smallest even power of two covering ``n``, with cycle
-    walking, so that any chunk of the permutation can be computed on its own, in O(chunk) memory.
+    walking, so that any chunk of a permutation can be computed on its own, in O(chunk) memory.
+
+    Parameters
+    ----------
+    index : ndarray of int, shape (n_idx,)
+    n : int
+    keys : ndarray of uint64, shape (M, rounds)
+        One row of round keys per permutation.
+
+    Returns
+    -------
+    ndarray of int, shape (M, n_idx)
     """
     bits = max(2, int(np.ceil(np.log2(max(n, 2)))))
     bits += bits % 2
-    half = bits // 2
-    mask = np.uint64((1 << half) - 1)
-    x = index.astype(np.uint64)
-    todo = np.ones(x.shape, dtype=bool)
-    out = np.empty_like(x)
-    cur = x.copy()
-    for _ in range(64):
-        left, right = cur >> np.uint64(half), cur & mask
-        for key in keys:
-            f = (right * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(key)) * np.uint64(0xBF58476D1CE4E5B9)
-            f = (f ^ (f >> np.uint64(31))) & mask
-            left, right = right, left ^ f
-        cur = (left << np.uint64(half)) | right
-        done = todo & (cur < np.uint64(n))
-        out[done] = cur[done]
-        todo &= ~done
-        if not todo.any():
-            break
+    half = np.uint64(bits // 2)
+    mask = np.uint64((1 << (bits // 2)) - 1)
+    mul1, mul2, sh = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(31)
+    keys = np.asarray(keys, dtype=np.uint64)
+    cur = np.broadcast_to(index.astype(np.uint64)[None, :], (keys.shape[0], index.size)).copy()
+    out = np.empty(cur.shape, dtype=np.uint64)
+    todo = np.ones(cur.shape, dtype=bool)
+    with np.errstate(over="ignore"):
+        for _ in range(64):
+            rows, cols = np.nonzero(todo)
+            x = cur[rows, cols]
+            left, right = x >> half, x & mask
+            for r in range(keys.shape[1]):
+                f = ((right * mul1) ^ keys[rows, r]) * mul2
+                f = (f ^ (f >> sh)) & mask
+                left, right = right, left ^ f
+            x = (left << half) | right
+            cur[rows, cols] = x
+            done = x < np.uint64(n)
+            out[rows[done], cols[done]] = x[done]
+            todo[rows[done], cols[done]] = False
+            if not todo.any():
+                break
     if todo.any():  # pragma: no cover - 64 walks always suffice for these sizes
         raise RuntimeError("permutation did not converge")
     return out.astype(np.int64)
@@ -474,7 +498,7 @@ class DrawSource:
             u = self._rng.random((n, self.n_dims))
         elif self.method == "lhs":
             idx = np.arange(start, start + n)
-            strata = np.stack([_feistel_permutation(idx, self.n_draws, self._keys[j]) for j in range(self.n_dims)], axis=1)
+            strata = _feistel_permutation(idx, self.n_draws, self._keys).T
             u = (strata + self._rng.random((n, self.n_dims))) / self.n_draws
         else:
             with warnings.catch_warnings():

@@ -17,11 +17,12 @@ from .base import (
     register_rule,
     validate_params,
 )
-from .mechanism import PoolCache, apply_mechanism, clause_masks
+from .mechanism import PoolCache, apply_mechanism, clause_masks, tax_subsets
 
 __all__ = [
     "CONSERVATION_TOL_YUAN",
     "PoolCache",
+    "tax_subsets",
     "SPLIT_RULES",
     "RuleContext",
     "RuleDef",

@@ -34,6 +34,7 @@ __all__ = [
     "validate_params",
     "host_matrix",
     "host_totals",
+    "pool_total",
     "split_totals",
     "check_shares",
     "CONSERVATION_TOL_YUAN",
@@ -257,6 +258,11 @@ def host_totals(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
     out = _host_totals(pool_yuan, ctx)
     ctx.memo[key] = (pool_yuan, out)
     return out.copy()
+
+
+def pool_total(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """The pool summed over projects, shape (D, Y), remembered in ``ctx.memo`` like host totals."""
+    return host_totals(pool_yuan, ctx).sum(axis=0)
 
 
 def _host_totals(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:

@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import RuleError
-from .base import CONSERVATION_TOL_YUAN, RuleContext, get_rule, host_totals, parse_params
+from .base import CONSERVATION_TOL_YUAN, RuleContext, get_rule, host_totals, parse_params, pool_total
 
-__all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache"]
+__all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache", "tax_subsets"]
+
+
+def tax_subsets(rule_specs, pool_taxes) -> list[tuple]:
+    """The tax subsets whose pools the mechanisms need: all pool taxes, and each clause's scope."""
+    out = {tuple(sorted(pool_taxes))}
+    for spec in rule_specs:
+        for clause in spec.all_clauses():
+            if clause.scope.taxes is not None:
+                sub = tuple(sorted(t for t in pool_taxes if t in clause.scope.taxes))
+                if sub:
+                    out.add(sub)
+    return sorted(out, key=lambda k: (-len(k), k))
 
 
 def clause_masks(clause, *, pool_taxes, parks, groups, years):
@@ -44,7 +56,7 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
         raise RuleError(f"rule {name!r} returned shape {out.shape}; expected (parties, draws, years) = {want}")
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
-    gap = np.abs(out.sum(axis=0) - pool_yuan.sum(axis=1))
+    gap = np.abs(out.sum(axis=0) - pool_total(pool_yuan, ctx))
     if gap.size and gap.max() > CONSERVATION_TOL_YUAN:
         d, y = np.unravel_index(int(gap.argmax()), gap.shape)
         raise RuleError(
@@ -79,34 +91,48 @@ def apply_mechanism(rule_spec, pool_by_tax: dict[str, np.ndarray], ctx: RuleCont
     taxes_all = cache.taxes
     shape = cache.total(tuple(taxes_all)).shape
     out = np.zeros((ctx.n_parties, shape[0], shape[2]))
-    covered = None
+    # what the hosts would keep of the whole pool, less what the clauses cover (host totals are
+    # linear in the pool, so the rest is never formed project by project)
+    rest = host_totals(cache.total(tuple(taxes_all)), ctx)
     for clause in rule_spec.all_clauses():
         taxes, proj, yr = clause_masks(clause, pool_taxes=taxes_all, parks=ctx.park, groups=ctx.group, years=ctx.years)
         if not taxes or not proj.any() or not yr.any():
             continue
         sub = cache.total(tuple(taxes))
         if not (proj.all() and yr.all()):
-            sub = np.where(proj[None, :, None] & yr[None, None, :], sub, 0.0)
+            sub = cache.masked(tuple(taxes), proj, yr)
         out += call_rule(clause.rule, sub, ctx, clause.params)
-        covered = sub if covered is None else covered + sub
-    rest = cache.total(tuple(taxes_all))
-    if covered is not None:
-        rest = rest - covered
-    out += host_totals(rest, ctx)
+        rest -= host_totals(sub, ctx)
+    out += rest
     return out
 
 
 class PoolCache:
     """Pools by tax type, with their sums over tax subsets computed once and kept."""
 
-    def __init__(self, pool_by_tax: dict[str, np.ndarray]):
+    def __init__(self, pool_by_tax: dict[str, np.ndarray], *, taxes=None, sums=None):
         self.by_tax = dict(pool_by_tax)
-        self.taxes = list(pool_by_tax)
-        self._sums: dict[tuple, np.ndarray] = {}
+        self.taxes = list(taxes) if taxes is not None else list(pool_by_tax)
+        self._sums: dict[tuple, np.ndarray] = {tuple(sorted(k)): v for k, v in (sums or {}).items()}
+        self._masked: dict[tuple, np.ndarray] = {}
+
+    @classmethod
+    def from_sums(cls, taxes, sums: dict[tuple, np.ndarray]) -> PoolCache:
+        """A cache that holds only the pools of given tax subsets (as the compiled engine makes)."""
+        return cls({}, taxes=taxes, sums=sums)
+
+    def masked(self, taxes: tuple, proj: np.ndarray, yr: np.ndarray) -> np.ndarray:
+        """The pool of ``taxes`` restricted to projects ``proj`` and years ``yr`` (zero elsewhere)."""
+        key = (tuple(sorted(taxes)), proj.tobytes(), yr.tobytes())
+        if key not in self._masked:
+            self._masked[key] = np.where(proj[None, :, None] & yr[None, None, :], self.total(taxes), 0.0)
+        return self._masked[key]
 
     def total(self, taxes: tuple) -> np.ndarray:
         key = tuple(sorted(taxes))
         if key not in self._sums:
+            if not self.by_tax:
+                raise KeyError(f"no pool was computed for the tax subset {key}")
             arrays = [self.by_tax[t] for t in key]
             acc = arrays[0].copy()
             for a in arrays[1:]:
