@@ -609,7 +609,14 @@ def run(
     Result
     """
     from .result import Accumulator
-    from .uncertainty import SAMPLERS, DrawSource, correlation_columns, describe, split_columns, uncertain_factors
+    from .uncertainty import (
+        SAMPLERS,
+        DrawSource,
+        correlation_columns,
+        describe,
+        split_columns,
+        uncertain_factors,
+    )
 
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ScenarioError([Problem("<arguments>", "draws", "must be a whole number >= 1", draws)])

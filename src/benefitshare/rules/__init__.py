@@ -4,8 +4,7 @@ See :mod:`benefitshare.rules.base` for the interface. Importing this package reg
 built-in rules.
 """
 
-from . import progressive, recovery, relocation, simple  # noqa: F401  (register the built-ins)
-from . import bargaining_rules, fixed_return, trigger  # noqa: F401  (register more built-ins)
+from . import bargaining_rules, fixed_return, progressive, recovery, relocation, simple, trigger  # noqa: F401  (register the built-ins)  # noqa: F401  (register more built-ins)
 from .base import (
     CONSERVATION_TOL_YUAN,
     SPLIT_RULES,

@@ -100,23 +100,27 @@ def fixed_return(
     years = ctx.years
     hosts = host_totals(pool_yuan, ctx)
     total = hosts.sum(axis=0)  # (D, Y)
-    outlay = sum((ctx.costs_yuan[c][k] for c in capital_kinds if c in ctx.costs_yuan), np.zeros(len(years)))
+    outlay = sum(
+        (np.asarray(ctx.costs_yuan[c], dtype=float)[..., k, :] for c in capital_kinds if c in ctx.costs_yuan),
+        np.zeros(len(years)),
+    )
+    outlay = np.reshape(outlay, (-1, len(years)))  # (D or 1, Y)
     if capital_yuan is not None:
-        capital = np.full(len(years), float(capital_yuan))
+        capital = np.full((1, len(years)), float(capital_yuan))
     else:
-        capital = np.cumsum(outlay)
+        capital = np.cumsum(outlay, axis=-1)
     if start_year is None:
-        paying = np.flatnonzero(outlay > 0)
+        paying = np.flatnonzero((outlay > 0).any(axis=0))
         first = years[paying[0]] if (capital_yuan is None and paying.size) else years[0]
     else:
         first = start_year
     window = (years >= first) & (years < first + guarantee_years)  # (Y,)
-    due = np.where(window, return_rate * capital, 0.0)  # (Y,)
+    due = np.broadcast_to(np.where(window[None], return_rate * capital, 0.0), total.shape)  # (D, Y)
     avail = np.maximum(total, 0.0)
     paid = np.zeros_like(total)
     arrears = np.zeros(total.shape[0])
     for t in range(len(years)):
-        owed = due[t] + (arrears if carry_shortfall else 0.0)
+        owed = due[:, t] + (arrears if carry_shortfall else 0.0)
         paid[:, t] = np.minimum(owed, avail[:, t])
         arrears = owed - paid[:, t]
     rest = total - paid

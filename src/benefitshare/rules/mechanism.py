@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import RuleError
-from .base import CONSERVATION_TOL_YUAN, RuleContext, get_rule, host_totals, parse_params, pool_total
+from .base import (
+    CONSERVATION_TOL_YUAN,
+    RuleContext,
+    get_rule,
+    host_totals,
+    parse_params,
+    pool_total,
+)
 
 __all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache", "tax_subsets"]
 
