@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture(autouse=True)
 def _numpy_errors_raise():
-    old = np.seterr(all="raise")
+    old = np.seterr(all="raise", under="ignore")
     yield
     np.seterr(**old)
 

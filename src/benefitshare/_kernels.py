@@ -37,7 +37,7 @@ def _kernel(
     cs, lut, lprice, lacq, add, reloc, slpe, ht, premove,
     vat_rate, umt_rate, gidx, pit_rate, ded, dep_years,
     cit_std, cit_ht, cit_slpe, slpe_thr, slpe_rel, edu, ledu, prop_rate, st_sales, st_con, stamp_on_sales,
-    central, prov, pool_a, pool_b, pool_c, lf_all, in_pool, subset_mask, pool_tax, local_in_pool, rebate_in_pool, only_local,
+    central, prov, pool_a, pool_b, pool_c, lf_all, in_pool, subset_mask, subset_proj, subset_year, pool_tax, local_in_pool, rebate_in_pool, only_local,
     host, partner, park, n_parks, n_parties, lcf, m2_per_mu, cf_share,
     pool_out, retained, standalone, acq, va_dy, credit, tax_cs, flows, flows_cs, tax_dty, reb_dy, reb_n2y,
 ):
@@ -149,9 +149,10 @@ def _kernel(
                         pool_local += tax[t] * (lf_all[t, y] * local_in_pool[d, p]) - r_t
                 for j in range(NSUB):
                     acc = 0.0
-                    for t in range(NT):
-                        if subset_mask[j, t]:
-                            acc += ptax[t]
+                    if subset_proj[j, p] and subset_year[j, y]:
+                        for t in range(NT):
+                            if subset_mask[j, t]:
+                                acc += ptax[t]
                     pool_out[j, d, p, y] = acc
                 retained[d, h, y] += local - pool_local
                 if reloc[p]:
@@ -182,7 +183,8 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
     P, Y, D = len(proj), len(years), n_draws
     K = len(spec.parties)
     pool_taxes = list(spec.pool.taxes)
-    subsets = [tuple(sorted(pool_taxes))] if subsets is None else [tuple(sorted(x)) for x in subsets]
+    if subsets is None:
+        subsets = [(tuple(sorted(pool_taxes)), None, None)]
 
     def dp(name, dtype=np.float64):
         a = np.asarray(inp[name])
@@ -210,7 +212,9 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
         (flag["city"] * (1.0 - cs) + flag["county"] * cs) * in_pool[None, :]
     )
     rebate_in_pool_k = rebate_in_pool if spec.pool.net_of_rebates else np.zeros_like(rebate_in_pool)
-    subset_mask = np.array([[t in sub for t in TAXES] for sub in subsets], dtype=np.bool_)
+    subset_mask = np.array([[t in sub[0] for t in TAXES] for sub in subsets], dtype=np.bool_)
+    subset_proj = np.array([np.ones(P, bool) if sub[1] is None else sub[1] for sub in subsets], dtype=np.bool_)
+    subset_year = np.array([np.ones(Y, bool) if sub[2] is None else sub[2] for sub in subsets], dtype=np.bool_)
     host_idx, _ = _host_kp(spec, proj)
     park_ids = list(spec.parks)
     vat_rate = np.ascontiguousarray(np.broadcast_to(inp["vat_rate"], (1, P, Y))[0], dtype=np.float64)
@@ -283,6 +287,8 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
         np.ascontiguousarray(lf_all),
         in_pool,
         subset_mask,
+        subset_proj,
+        subset_year,
         np.array([t in pool_taxes for t in TAXES], dtype=np.bool_),
         rebate_in_pool,
         rebate_in_pool_k,
@@ -311,7 +317,7 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
     tier = _split_tiers(tax_dty, tax_cs, central, provincial, lf_all)
     flows_nt4y = _split_tiers(flows, flows_cs, central, provincial, lf_all)
     return Fiscal(
-        pool=PoolCache.from_sums(pool_taxes, {sub: pool_out[j] for j, sub in enumerate(subsets)}),
+        pool=PoolCache.from_subsets(pool_taxes, subsets, list(pool_out)),
         retained_dky=retained,
         standalone_dky=standalone,
         acquisition_dky=acq,

@@ -463,7 +463,8 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *
     n_draws = max(np.shape(v)[0] for v in inp.values())
     party_ids = list(spec.parties)
     K, Y = len(party_ids), len(years)
-    fiscal = _fiscal(scenario, inp, n_draws, engine, tax_subsets(rule_specs, spec.pool.taxes))
+    subsets = tax_subsets(rule_specs, spec.pool.taxes, parks=proj.park, groups=proj.group, years=years)
+    fiscal = _fiscal(scenario, inp, n_draws, engine, subsets)
     host_idx, host_kp = _host_kp(spec, proj)
 
     # Stage 7a: costs (the rules may need them), platform, statistics
@@ -640,7 +641,7 @@ def run(
     n_dims = sum(f.n_dims for f in factors)
     source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))
     chunk = int(chunk_draws or unc.chunk_draws)
-    acc = Accumulator(scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths)
+    acc = Accumulator(scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=draws, desc=f"{scenario.name}", unit="draw", delay=1.0,

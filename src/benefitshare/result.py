@@ -43,14 +43,15 @@ class Accumulator:
     ``keep_paths`` draws, from which percentiles are computed exactly.
     """
 
-    def __init__(self, scenario, rule_names, *, keep_draws=100_000, keep_paths=10_000):
+    def __init__(self, scenario, rule_names, *, keep_draws=100_000, keep_paths=2_000, n_draws=None):
         self.scenario = scenario
         self.rule_names = list(rule_names)
-        self.keep_draws = int(keep_draws)
-        self.keep_paths = int(keep_paths)
+        cap = int(n_draws) if n_draws is not None else None
+        self.keep_draws = int(keep_draws) if cap is None else min(int(keep_draws), cap)
+        self.keep_paths = int(keep_paths) if cap is None else min(int(keep_paths), cap)
         self.n = 0
         self.sums: dict[str, np.ndarray] = {}
-        self.paths: dict[str, list] = {k: [] for k in _PATH_FIELDS}
+        self.paths: dict[str, np.ndarray] = {}
         self.scalars: dict[str, list] = {k: [] for k in ("npv_rdk", "revenue_rdk", "pool_share_total_rdk", "payback_rdk", "standalone_npv_dk", "costs_total_dk", "pool_total_d")}
         self.counts: dict[str, np.ndarray] = {}
         spec = scenario.spec
@@ -91,13 +92,27 @@ class Accumulator:
             m = min(room, d)
             for name, axis in _PATH_FIELDS.items():
                 arr = getattr(c, name)
-                self.paths[name].append(np.take(arr, np.arange(m), axis=axis))
+                if name not in self.paths:
+                    shape = list(arr.shape)
+                    shape[axis] = self.keep_paths
+                    self.paths[name] = np.empty(shape)
+                dest = self.paths[name]
+                index = [slice(None)] * arr.ndim
+                index[axis] = slice(self.n, self.n + m)
+                src = [slice(None)] * arr.ndim
+                src[axis] = slice(0, m)
+                dest[tuple(index)] = arr[tuple(src)]
         self.n += d
 
     def finish(self, *, draws, seed, sampler, timings, factors=None):
         """The :class:`Result` of everything added."""
         n = self.n
-        cat = lambda name, axis: np.concatenate(self.paths[name], axis=axis)  # noqa: E731
+        kept = min(self.n, self.keep_paths)
+        paths = {}
+        for k, axis in _PATH_FIELDS.items():
+            index = [slice(None)] * self.paths[k].ndim
+            index[axis] = slice(0, kept)
+            paths[k] = self.paths[k][tuple(index)]
         scal = {k: np.concatenate(v, axis=1 if k.endswith("_rdk") else 0) for k, v in self.scalars.items()}
         return Result(
             scenario=self.scenario,
@@ -110,7 +125,7 @@ class Accumulator:
             means={k: v / n for k, v in self.sums.items()},
             scalars=scal,
             counts={k: np.asarray(v) for k, v in self.counts.items()},
-            paths={k: cat(k, axis) for k, axis in _PATH_FIELDS.items()},
+            paths=paths,
             factors=factors or [],
             timings=dict(timings),
         )
@@ -165,7 +180,8 @@ class Result:
     @classmethod
     def from_chunks(cls, scenario, rule_names: Sequence[str], chunks, *, draws, seed, sampler, timings):
         """Assemble a result from the outputs of :func:`~benefitshare.pipeline.evaluate`."""
-        acc = Accumulator(scenario, rule_names)
+        chunks = list(chunks)
+        acc = Accumulator(scenario, rule_names, n_draws=sum(c.pool_dy.shape[0] for c in chunks))
         for c in chunks:
             acc.add(c)
         return acc.finish(draws=draws, seed=seed, sampler=sampler, timings=timings)

@@ -35,6 +35,7 @@ from . import io as _io
 from .errors import Problem, ScenarioError
 from .glossary import TAXES
 from .projects import ProjectTable, load_projects
+from .taxes import load_tax_regime
 from .uncertainty import UncertaintySpec
 
 __all__ = [
@@ -618,16 +619,21 @@ def _build(
     except ValidationError as exc:
         problems.extend(p for p in _pydantic_problems(exc, origins, raw) if "finite" not in p.message or not any(
             _loc_str(loc) == p.location for loc, _ in _nonfinite(raw)))
+    # the project table is read even when the scenario itself is invalid, so that problems in
+    # both files are reported at once
+    projects = None
+    model = raw.get("model")
+    proj_value = model.get("projects") if isinstance(model, dict) else None
+    if isinstance(proj_value, str) and proj_value:
+        proj_path = Path(proj_value)
+        proj_display = _display(proj_path)
+        try:
+            projects = load_projects(proj_path, display=proj_display)
+            files[proj_display] = _io.file_sha256(proj_path)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
     if spec is None:
         raise ScenarioError(problems)
-    projects = None
-    proj_path = Path(spec.model.projects)
-    proj_display = _display(proj_path)
-    try:
-        projects = load_projects(proj_path, display=proj_display)
-        files[proj_display] = _io.file_sha256(proj_path)
-    except ScenarioError as exc:
-        problems.extend(exc.problems)
     if projects is not None:
         problems.extend(_cross_checks(spec, projects, origins, proj_display))
     if problems:
@@ -680,6 +686,14 @@ def _cross_checks(
             add(loc, steps, f"schedule starts in {min(steps)} but the model starts in {start}: "
                 "give a value for the first model year or earlier")
 
+    # the packaged tax regime must have a value for every model year
+    regime_first = {name: min(p.values) for name, p in load_tax_regime().items()}
+    latest = max(regime_first, key=regime_first.get)
+    if start < regime_first[latest]:
+        add(("model", "start_year"), start,
+            f"the packaged tax regime has no value before {regime_first[latest]} ({latest}): "
+            f"the model must start in {regime_first[latest]} or later")
+
     check_steps(("model", "sales_growth_rate"), spec.model.sales_growth_rate)
     for tax, steps in spec.tiers.provincial_share.items():
         if tax not in TAXES:
@@ -701,7 +715,7 @@ def _cross_checks(
             add(("costs", i, "party"), cost.party, _unknown("party", cost.party, parties))
         for year in cost.payments_yuan:
             if not start <= year <= end:
-                add(("costs", i, "payments_yuan", year), year, f"year must be within the horizon {start}..{end}")
+                add(("costs", i, "payments_yuan", str(year)), year, f"year must be within the horizon {start}..{end}")
 
     if spec.platform is not None:
         eq = spec.platform.equity
@@ -750,7 +764,10 @@ def _cross_checks(
                     add(base + ("scope", "groups", k), group, _unknown("project group", group, groups))
             lo = clause.from_year if clause.from_year is not None else start
             hi = clause.to_year if clause.to_year is not None else end
-            if hi < lo:
+            for field, value in (("from_year", clause.from_year), ("to_year", clause.to_year)):
+                if value is not None and not start <= value <= end:
+                    add(base + (field,), value, f"must be within the model horizon {start}..{end}")
+            if hi < lo and start <= lo <= end and start <= hi <= end:
                 add(base + ("to_year",), clause.to_year, f"must be on or after from_year {lo}")
             windows.append((j, lo, hi, sc))
         for a in range(len(windows)):

@@ -215,7 +215,7 @@ class UncertaintySpec(_Model):
     sampler: Literal["mc", "lhs", "sobol"] = "lhs"
     chunk_draws: Annotated[int, Field(ge=1, le=100_000)] = 512
     keep_draws: Annotated[int, Field(ge=1)] = 100_000
-    keep_paths: Annotated[int, Field(ge=1)] = 10_000
+    keep_paths: Annotated[int, Field(ge=1)] = 2_000
     inputs: list[UncertainInput] = Field(default_factory=list)
     correlation: Correlation | None = None
 

@@ -17,16 +17,36 @@ from .base import (
 __all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache", "tax_subsets"]
 
 
-def tax_subsets(rule_specs, pool_taxes) -> list[tuple]:
-    """The tax subsets whose pools the mechanisms need: all pool taxes, and each clause's scope."""
-    out = {tuple(sorted(pool_taxes))}
+def tax_subsets(rule_specs, pool_taxes, *, parks=None, groups=None, years=None) -> list[tuple]:
+    """The pools the mechanisms need: ``(taxes, project mask or None, year mask or None)``.
+
+    Always the whole pool; then each clause's tax scope, restricted to its projects and years
+    when those are given.
+    """
+    full = tuple(sorted(pool_taxes))
+    out = {(full, None, None): None}
     for spec in rule_specs:
         for clause in spec.all_clauses():
             if clause.scope.taxes is not None:
-                sub = tuple(sorted(t for t in pool_taxes if t in clause.scope.taxes))
-                if sub:
-                    out.add(sub)
-    return sorted(out, key=lambda k: (-len(k), k))
+                taxes = tuple(sorted(t for t in pool_taxes if t in clause.scope.taxes))
+            else:
+                taxes = full
+            if not taxes:
+                continue
+            proj = yr = None
+            if parks is not None and years is not None:
+                _, p_mask, y_mask = clause_masks(clause, pool_taxes=list(pool_taxes), parks=parks, groups=groups, years=years)
+                if not p_mask.any() or not y_mask.any():
+                    continue
+                if not (p_mask.all() and y_mask.all()):
+                    proj, yr = p_mask, y_mask
+            key = (taxes, None if proj is None else proj.tobytes(), None if yr is None else yr.tobytes())
+            out.setdefault(key, (taxes, proj, yr))
+    result = [(full, None, None)]
+    for key, val in out.items():
+        if val is not None and key != (full, None, None):
+            result.append(val)
+    return result
 
 
 def clause_masks(clause, *, pool_taxes, parks, groups, years):
@@ -124,9 +144,20 @@ class PoolCache:
         self._masked: dict[tuple, np.ndarray] = {}
 
     @classmethod
-    def from_sums(cls, taxes, sums: dict[tuple, np.ndarray]) -> PoolCache:
-        """A cache that holds only the pools of given tax subsets (as the compiled engine makes)."""
-        return cls({}, taxes=taxes, sums=sums)
+    def from_subsets(cls, taxes, subsets, arrays) -> PoolCache:
+        """A cache that holds only the pools of given subsets (as the compiled engine makes them).
+
+        ``subsets`` are ``(taxes, project mask or None, year mask or None)`` as from
+        :func:`tax_subsets`; ``arrays`` the matching (D, P, Y) pools.
+        """
+        cache = cls({}, taxes=taxes)
+        for (tx, proj, yr), arr in zip(subsets, arrays, strict=True):
+            key = tuple(sorted(tx))
+            if proj is None and yr is None:
+                cache._sums[key] = arr
+            else:
+                cache._masked[(key, proj.tobytes(), yr.tobytes())] = arr
+        return cache
 
     def masked(self, taxes: tuple, proj: np.ndarray, yr: np.ndarray) -> np.ndarray:
         """The pool of ``taxes`` restricted to projects ``proj`` and years ``yr`` (zero elsewhere)."""
