@@ -125,8 +125,9 @@ def apply_mechanism(rule_spec, pool_by_tax: dict[str, np.ndarray], ctx: RuleCont
         taxes, proj, yr = clause_masks(clause, pool_taxes=taxes_all, parks=ctx.park, groups=ctx.group, years=ctx.years)
         if not taxes or not proj.any() or not yr.any():
             continue
-        sub = cache.total(tuple(taxes))
-        if not (proj.all() and yr.all()):
+        if proj.all() and yr.all():
+            sub = cache.total(tuple(taxes))
+        else:
             sub = cache.masked(tuple(taxes), proj, yr)
         out += call_rule(clause.rule, sub, ctx, clause.params)
         rest -= host_totals(sub, ctx)
