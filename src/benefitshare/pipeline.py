@@ -425,6 +425,13 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
 ENGINES = ("auto", "numpy", "numba")
 
 
+def _kernels_available() -> bool:
+    """Whether the compiled engine can run here."""
+    from . import _kernels
+
+    return _kernels.available()
+
+
 def _fiscal(scenario, inp, n_draws, engine, subsets):
     if engine not in ENGINES:
         raise ScenarioError([Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)])
@@ -581,6 +588,7 @@ def run(
     sampler: str | None = None,
     chunk_draws: int | None = None,
     progress: bool | None = None,
+    engine: str = "auto",
 ):
     """Run a scenario: every stage, every rule, on the same draws.
 
@@ -604,6 +612,8 @@ def run(
     progress : bool, optional
         Show a progress bar; by default shown in a terminal or notebook for runs longer than about
         a second, silent otherwise.
+    engine : {"auto", "numpy", "numba"}
+        How stages 2-5 are computed (see :func:`evaluate`).
 
     Returns
     -------
@@ -633,7 +643,7 @@ def run(
     base = central_inputs(scenario)
     if draws == 1:
         acc = Accumulator(scenario, names, keep_draws=1, keep_paths=1)
-        acc.add(evaluate(scenario, base, specs))
+        acc.add(evaluate(scenario, base, specs, engine=engine))
         return acc.finish(draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0})
 
     ss = normalise_seed(seed)
@@ -655,7 +665,7 @@ def run(
             u = source.next(n)
             inputs = apply_draws(base, factors, split_columns(factors, u), scenario)
             t2 = time.perf_counter()
-            acc.add(evaluate(scenario, inputs, specs))
+            acc.add(evaluate(scenario, inputs, specs, engine=engine))
             t3 = time.perf_counter()
             sample_s += t2 - t1
             eval_s += t3 - t2
