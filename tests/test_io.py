@@ -1,0 +1,238 @@
+"""Disk access: readers' errors, atomic files and folders, safe run names, the run writer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import benefitshare as bs
+from benefitshare import io
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# ------------------------------------------------------------------------------------ readers
+def test_read_toml_names_malformed_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\nstart_year = 2026\nend_year = "', encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"bad\.toml.*not valid TOML"):
+        io.read_toml(bad, display="bad.toml")
+
+
+def test_read_csv_rows_reports_truncated_row(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("a,b,c\n1,2,3\n4,5\n", encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"line 3.*has 2 fields but the header has 3"):
+        io.read_csv_rows(f)
+
+
+def test_file_sha256_matches_hashlib(tmp_path):
+    f = tmp_path / "x.bin"
+    data = os.urandom(3_000_000)
+    f.write_bytes(data)
+    assert io.file_sha256(f) == hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ atomic files
+def test_atomic_write_text_replaces_and_leaves_no_part_file(tmp_path):
+    dest = tmp_path / "sub" / "a.txt"
+    io.atomic_write_text(dest, "one")
+    io.atomic_write_text(dest, "two")
+    assert dest.read_text(encoding="utf-8") == "two"
+    assert _hidden(dest.parent) == []
+
+
+def test_atomic_write_honours_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        io.atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_atomic_write_failure_keeps_old_file(tmp_path):
+    dest = tmp_path / "a.txt"
+    dest.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), io.atomic_path(dest) as tmp:
+        tmp.write_text("half", encoding="utf-8")
+        raise RuntimeError("interrupted")
+    assert dest.read_text(encoding="utf-8") == "old"
+    assert _hidden(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------ atomic folders
+def test_atomic_dir_creates_folder_only_on_success(tmp_path):
+    dest = tmp_path / "out" / "run"
+    with io.atomic_dir(dest) as tmp:
+        assert tmp.parent == dest.parent and tmp.name.startswith(".run.tmp-")
+        assert not dest.exists()
+        (tmp / "a.csv").write_text("x\n", encoding="utf-8")
+    assert (dest / "a.csv").read_text(encoding="utf-8") == "x\n"
+    assert _hidden(dest.parent) == []
+
+
+def test_atomic_dir_replaces_existing_folder_whole(tmp_path):
+    dest = tmp_path / "run"
+    dest.mkdir()
+    (dest / "stale.csv").write_text("old", encoding="utf-8")
+    with io.atomic_dir(dest) as tmp:
+        (tmp / "new.csv").write_text("new", encoding="utf-8")
+    assert sorted(p.name for p in dest.iterdir()) == ["new.csv"]
+    assert _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_atomic_dir_interrupted_leaves_old_folder_and_no_temp(tmp_path, exc):
+    dest = tmp_path / "run"
+    dest.mkdir()
+    (dest / "summary.csv").write_text("complete", encoding="utf-8")
+    with pytest.raises(type(exc)), io.atomic_dir(dest) as tmp:
+        (tmp / "summary.csv").write_text("half", encoding="utf-8")
+        raise exc
+    assert (dest / "summary.csv").read_text(encoding="utf-8") == "complete"
+    assert _hidden(tmp_path) == []
+
+
+def test_atomic_dir_interrupted_without_old_folder_writes_nothing(tmp_path):
+    with pytest.raises(RuntimeError), io.atomic_dir(tmp_path / "run") as tmp:
+        (tmp / "a").write_text("x", encoding="utf-8")
+        raise RuntimeError
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replace_dir_puts_old_folder_back_when_rename_in_fails(tmp_path, monkeypatch):
+    dest, new = tmp_path / "run", tmp_path / "new"
+    dest.mkdir()
+    new.mkdir()
+    (dest / "f").write_text("old", encoding="utf-8")
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append((Path(src), Path(dst)))
+        if Path(src) == new:
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        io.replace_dir(new, dest)
+    assert (dest / "f").read_text(encoding="utf-8") == "old"
+    assert len(calls) == 3  # away, (failed) in, back
+
+
+# ------------------------------------------------------------------------------------ run names
+@pytest.mark.parametrize("name", ["..", "../x", "a/b", "a\\b", ".hidden", "", "/abs"])
+def test_safe_output_dir_refuses_escaping_names(tmp_path, name):
+    with pytest.raises(bs.ScenarioError, match="run name"):
+        io.safe_output_dir(tmp_path, name)
+
+
+def test_safe_output_dir_accepts_plain_name(tmp_path):
+    assert io.safe_output_dir(tmp_path, "run-1.a_b") == (tmp_path / "run-1.a_b").resolve()
+
+
+# ------------------------------------------------------------------------------------ git
+def test_git_commit_outside_a_repository_is_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert io.git_commit(tmp_path / "scenario.toml") is None
+
+
+def test_git_commit_without_git_or_on_timeout_is_none(tmp_path, monkeypatch):
+    def no_git(*a, **k):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(io.subprocess, "run", no_git)
+    assert io.git_commit(tmp_path) is None
+
+    def slow(*a, **k):
+        raise subprocess.TimeoutExpired("git", 5)
+
+    monkeypatch.setattr(io.subprocess, "run", slow)
+    assert io.git_commit(tmp_path) is None
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_commit_of_a_repository(tmp_path):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    (tmp_path / "s.toml").write_text("x = 1\n", encoding="utf-8")
+    for cmd in (["init", "-q"], ["add", "s.toml"], ["commit", "-q", "-m", "init"]):
+        subprocess.run(["git", "-C", str(tmp_path), *cmd], check=True, env=env)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    assert io.git_commit(tmp_path / "s.toml") == head
+
+
+# ------------------------------------------------------------------------------------ run writer
+@pytest.fixture(scope="module")
+def tiny_result():
+    return bs.run(bs.load_scenario(DATA / "tiny.toml"))
+
+
+def test_run_manifest_fields(tiny_result):
+    m = io.run_manifest(tiny_result, command="benefitshare run x", overrides={"a.b": 1},
+                        timings={"load_s": 0.1})
+    assert m["benefitshare_version"] == bs.__version__
+    assert m["inputs_sha256"] == tiny_result.scenario.input_files
+    assert [r["name"] for r in m["rules"]] == tiny_result.rule_names
+    assert m["draws"] == 1 and m["seed"] is None and m["sampler"] is None
+    assert m["overrides"] == {"a.b": 1}
+    assert m["timings_s"]["load_s"] == 0.1 and "evaluate_s" in m["timings_s"]
+    assert m["headline_yuan"] == tiny_result.headline()
+    assert m["created_utc"].endswith("Z")
+    json.dumps(m)  # serialisable as it stands
+
+
+def test_write_run_tables_and_manifest_hashes(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    io.write_run(tiny_result, dest, manifest={"x": 1}, charts=False)
+    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["x"] == 1 and manifest["charts"] == {}
+    assert set(manifest["outputs_sha256"]) == set(io.RUN_TABLES)
+    for name, sha in manifest["outputs_sha256"].items():
+        assert io.file_sha256(dest / name) == sha
+    pd.testing.assert_frame_equal(pd.read_csv(dest / "summary.csv")[["rule", "party"]],
+                                  tiny_result.summary()[["rule", "party"]])
+    assert _hidden(tmp_path) == []
+
+
+def test_read_run_round_trip_and_missing_manifest(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    io.write_run(tiny_result, dest, manifest={"x": 1}, charts=False)
+    manifest, tables = io.read_run(dest)
+    assert manifest["x"] == 1 and set(tables) == set(io.RUN_TABLES)
+    (dest / "manifest.json").unlink()
+    (dest / "flows.csv").unlink()
+    with pytest.raises(io.RunFolderError, match=r"(?s)manifest\.json: file not found.*flows\.csv"):
+        io.read_run(dest)
+    with pytest.raises(io.RunFolderError, match="not a folder"):
+        io.read_run(tmp_path / "nope")
+
+
+def test_write_run_extra_files_are_written_and_hashed(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    io.write_run(tiny_result, dest, manifest={}, charts=False, extra_files={"fan.png": b"\x89PNG fake"})
+    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+    assert (dest / "fan.png").read_bytes() == b"\x89PNG fake"
+    assert manifest["outputs_sha256"]["fan.png"] == hashlib.sha256(b"\x89PNG fake").hexdigest()
+
+
+@pytest.mark.parametrize("name", ["../x.png", "manifest.json", ".hidden", "a/b.png"])
+def test_write_run_refuses_bad_extra_file_names_and_writes_nothing(tiny_result, tmp_path, name):
+    with pytest.raises(ValueError, match="plain file name"):
+        io.write_run(tiny_result, tmp_path / "tiny", manifest={}, charts=False, extra_files={name: b"x"})
+    assert list(tmp_path.iterdir()) == []
