@@ -15,6 +15,8 @@ from .pipeline import run
 from .result import Result
 from .rules import SPLIT_RULES, register_rule
 from .scenario import Scenario, load_scenario
+from .store import load_sweep
+from .sweep import sweep
 
 try:
     __version__ = version("benefitshare")
@@ -31,4 +33,6 @@ __all__ = [
     "RuleError",
     "SPLIT_RULES",
     "register_rule",
+    "sweep",
+    "load_sweep",
 ]

@@ -223,6 +223,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------ sweep
+def _configure_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file (examples in scenarios/sweeps/)")
+    p.add_argument("--executor", choices=("serial", "processes", "dask"), default="serial",
+                   help="where variants run: this process, local worker processes, or a Dask cluster "
+                        "(default: %(default)s)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes (processes: default the number of CPUs; dask: workers of the "
+                        "local cluster started when no --scheduler is given)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask)")
+    p.add_argument("--out", metavar="DIR", help="results folder (default: outputs/<sweep file stem>)")
+    p.add_argument("--force", action="store_true",
+                   help="resume into a folder written by a changed sweep file or from changed scenario "
+                        "files, keeping only the variants whose inputs did not change")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="module every worker imports first, e.g. one that registers your own split rule "
+                        "(repeatable)")
+    p.add_argument("--metric", help="metric the summary ranks variants by (default: the sweep file's "
+                                    "[report] metric, else npv_yuan)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the counts and the results folder")
+
+
+@verb("sweep", "run the variants of a sweep file, resumably, on local cores or a Dask cluster",
+      _configure_sweep)
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Exit status 0 when every variant finished, 1 when any failed (the rest are kept), 2 for
+    invalid input (the sweep file, a variant's overrides, an executor option, or a results folder
+    holding a different sweep without --force)."""
+    from .executors import ExecutorError
+    from .sweep import SUMMARY_METRICS, sweep
+
+    if args.metric is not None and args.metric not in SUMMARY_METRICS:
+        raise ScenarioError(Problem("<arguments>", "--metric", f"valid: {', '.join(SUMMARY_METRICS)}", args.metric))
+    try:
+        res = sweep(args.sweep_file, executor=args.executor, workers=args.workers, out=args.out,
+                    scheduler=args.scheduler, resume="force" if args.force else True, imports=args.imports,
+                    progress=False if args.no_progress else None,
+                    command=shlex.join(["benefitshare", *args.argv]))
+    except ExecutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    text = res.report_text(args.metric)
+    print(text.splitlines()[0] if args.quiet else text)
+    if not args.quiet:
+        print()
+    print(f"results in {_shown(res.out)}/ (pandas: bs.load_sweep({str(_shown(res.out))!r}))")
+    if res.n_failed:
+        print(f"{res.n_failed} variant{'s' if res.n_failed != 1 else ''} failed: their errors are in "
+              f"{_shown(res.out)}/sweep.json; run the same command again to retry them", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per entry of :data:`VERBS`."""
