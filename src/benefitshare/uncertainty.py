@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 __all__ = [
     "Distribution",
@@ -245,6 +244,8 @@ def normal_correlation(spearman: np.ndarray) -> np.ndarray:
 
 def frozen_distribution(dist: Distribution, *, default_p=None):
     """The ``scipy.stats`` frozen distribution, or a float for a zero-width one."""
+    from scipy import stats  # imported when sampling, to keep ``import benefitshare`` fast
+
     p = dist.params
     n = dist.name
     if n == "uniform":
@@ -481,6 +482,8 @@ class DrawSource:
         self._keys = np.random.Generator(np.random.PCG64(perm)).integers(0, 2**63, size=(max(n_dims, 1), 6), dtype=np.uint64)
         self._pos = 0
         self._sobol = None
+        from scipy import stats
+
         if method == "sobol" and n_dims > 0:
             self._sobol = stats.qmc.Sobol(d=n_dims, scramble=True, rng=np.random.Generator(np.random.PCG64(corr)))
         self._corr = None
@@ -506,6 +509,8 @@ class DrawSource:
                 u = self._sobol.random(n)
         u = np.clip(u, 1e-12, 1 - 1e-12)
         if self._corr is not None:
+            from scipy import stats
+
             cols, chol = self._corr
             z = stats.norm.ppf(u[:, cols]) @ chol.T
             u[:, cols] = stats.norm.cdf(z)
