@@ -145,7 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-    _io.write_run(result, dest, manifest=manifest, charts=not args.no_charts, flow_rule=args.flow_rule)
+    pngs = _uncertainty_pngs(result, args.no_charts)
+    if pngs:
+        manifest["uncertainty_charts"] = sorted(pngs)
+    _io.write_run(result, dest, manifest=manifest, charts=not args.no_charts, flow_rule=args.flow_rule,
+                  extra_files=pngs)
 
     if not args.quiet:
         from .report import run_text
@@ -221,6 +225,153 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in build_report(args.run_dir):
         print(f"wrote {_shown(path)}")
     return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------ sensitivity
+_SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
+
+
+def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario TOML file with an [uncertainty] section")
+    p.add_argument("--outcome", required=True, metavar="METRIC[:PARTY[:RULE]]",
+                   help="what to explain: npv, cumulative, gain or pool_share of a party under a "
+                        "rule (e.g. npv:shanwei:fixed_50_50), or pool (the whole shareable pool)")
+    p.add_argument("--party", help="party id, if not in --outcome")
+    p.add_argument("--rule", help="rule name, if not in --outcome")
+    p.add_argument("--method", choices=("tornado", "sobol"), default="tornado",
+                   help="one input at a time between two quantiles, or Sobol indices "
+                        "(default: %(default)s)")
+    p.add_argument("--n", type=int, metavar="N",
+                   help="sobol: base sample size, a power of two (default: 1024); the model is "
+                        "run N x (inputs + 2) times")
+    p.add_argument("--seed", type=int,
+                   help="sobol: random seed (default: fresh, recorded in the manifest)")
+    p.add_argument("--resamples", type=int, metavar="B",
+                   help="sobol: bootstrap resamples (default: 999)")
+    p.add_argument("--per-project", choices=("common", "grouped"),
+                   help="sobol: an input drawn per project takes one draw common to its projects "
+                        "(common, the default) or one per project as in a run (grouped)")
+    p.add_argument("--low-q", type=float, metavar="Q", help="tornado: low quantile (default: 0.1)")
+    p.add_argument("--high-q", type=float, metavar="Q",
+                   help="tornado: high quantile (default: 0.9)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario value (repeatable)")
+    p.add_argument("--out", default="outputs", metavar="DIR",
+                   help="output root folder (default: %(default)s)")
+    p.add_argument("--name",
+                   help="folder name under --out (default: <scenario>_sensitivity_<method>)")
+    p.add_argument("--no-charts", action="store_true", help="write the table and manifest only")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only where the analysis was written")
+
+
+def _sensitivity_text(df, method: str) -> str:
+    """The table of a sensitivity analysis as printed (amounts in 亿元 = 1e8 yuan)."""
+    s = df.attrs["settings"]
+    lines = [f"{method}: {s.outcome} ({s.outcome_description})"]
+    if method == "tornado":
+        lines.append(f"amounts in 亿元 (1e8 yuan); central value {s.central_yuan / 1e8:,.3f}; "
+                     f"each input at its P{100 * s.low_q:g} and P{100 * s.high_q:g}")
+        table = df.assign(outcome_low=df["outcome_low_yuan"] / 1e8,
+                          outcome_high=df["outcome_high_yuan"] / 1e8, swing=df["swing_yuan"] / 1e8)
+        table = table[["input", "value_unit", "low_value", "high_value", "outcome_low",
+                       "outcome_high", "swing"]]
+        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    else:
+        lines.append(f"n = {s.n}, {s.n_evaluations} model evaluations, "
+                     f"{100 * s.confidence_level:g}% bootstrap intervals "
+                     f"({s.n_resamples} resamples)")
+        if s.common_draw:
+            lines.append("per-project inputs analysed with one draw common to their projects "
+                         "(--per-project grouped analyses them as in a run): "
+                         + ", ".join(s.common_draw))
+        if s.ignored_correlation:
+            lines.append("correlation not used (the indices assume independent inputs): "
+                         + ", ".join(s.ignored_correlation))
+        lines.append(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return "\n".join(lines)
+
+
+@verb("sensitivity", "which uncertain inputs drive an outcome: tornado or Sobol indices",
+      _configure_sensitivity)
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import datetime
+
+    import benefitshare as bs
+
+    from . import sensitivity
+
+    t0 = time.perf_counter()
+    given = {"--n": args.n, "--seed": args.seed, "--resamples": args.resamples,
+             "--per-project": args.per_project, "--low-q": args.low_q, "--high-q": args.high_q}
+    wrong = [flag for flag, value in given.items()
+             if value is not None and (flag in _SOBOL_FLAGS) != (args.method == "sobol")]
+    if wrong:
+        raise ScenarioError([
+            Problem("<arguments>", flag, "applies only to --method "
+                    + ("sobol" if flag in _SOBOL_FLAGS else "tornado"), given[flag])
+            for flag in wrong
+        ])
+    overrides = _parse_overrides(args.overrides)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    name = args.name or f"{scenario.name}_sensitivity_{args.method}"
+    dest = _io.safe_output_dir(Path(args.out), name)
+    if args.method == "tornado":
+        df = sensitivity.tornado(scenario, args.outcome, rule=args.rule, party=args.party,
+                                 low_q=0.1 if args.low_q is None else args.low_q,
+                                 high_q=0.9 if args.high_q is None else args.high_q)
+    else:
+        df = sensitivity.sobol(scenario, args.outcome, rule=args.rule, party=args.party,
+                               n=1024 if args.n is None else args.n, seed=args.seed,
+                               n_resamples=999 if args.resamples is None else args.resamples,
+                               per_project=args.per_project or "common")
+    t_done = time.perf_counter()
+    charts = {}
+    if not args.no_charts:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from . import plots_uncertainty
+        from .plots import to_png
+
+        draw = {"tornado": plots_uncertainty.tornado_chart, "sobol": plots_uncertainty.sobol_chart}
+        charts[f"{args.method}.png"] = to_png(draw[args.method](df))
+    settings = dataclasses.asdict(df.attrs["settings"])
+    now = datetime.datetime.now(datetime.UTC)
+    manifest = {
+        "benefitshare_version": bs.__version__,
+        "created_utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "command": shlex.join(["benefitshare", *args.argv]),
+        "scenario": {"name": scenario.name, "title": scenario.spec.header.title,
+                     "path": None if scenario.path is None else str(scenario.path)},
+        "git_commit": None if scenario.path is None else _io.git_commit(scenario.path),
+        "inputs_sha256": dict(scenario.input_files),
+        "overrides": overrides,
+        "method": args.method,
+        "outcome": settings["outcome"],
+        "settings": settings,
+        "timings_s": {"analysis_s": round(t_done - t0, 4)},
+    }
+    with _io.atomic_dir(dest) as tmp:
+        _io.atomic_write_csv(tmp / "sensitivity.csv", df)
+        for fname, png in charts.items():
+            _io.atomic_write_bytes(tmp / fname, png)
+        manifest["outputs_sha256"] = {p.name: _io.file_sha256(p) for p in sorted(tmp.iterdir())}
+        _io.atomic_write_json(tmp / "manifest.json", manifest)
+    if not args.quiet:
+        print(_sensitivity_text(df, args.method))
+        print()
+    print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
+    return EXIT_OK
+
+
+def _uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
+    """Fan chart and NPV distribution of a run with draws (none for a deterministic run)."""
+    if no_charts or result.n_draws < 2:
+        return {}
+    from .plots_uncertainty import uncertainty_charts
+
+    return uncertainty_charts(result)
 
 
 # ------------------------------------------------------------------------------------ sweep
