@@ -639,6 +639,7 @@ def run(
         raise ScenarioError([Problem("<arguments>", "chunk_draws", "must be a whole number >= 1", chunk_draws)])
     specs = select_rules(scenario, rules)
     names = [r.name for r in specs]
+    ss = normalise_seed(seed)  # validated even when a deterministic run does not use it
     t0 = time.perf_counter()
     base = central_inputs(scenario)
     if draws == 1:
@@ -646,7 +647,6 @@ def run(
         acc.add(evaluate(scenario, base, specs, engine=engine))
         return acc.finish(draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0})
 
-    ss = normalise_seed(seed)
     factors = uncertain_factors(scenario)
     n_dims = sum(f.n_dims for f in factors)
     source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))

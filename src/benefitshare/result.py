@@ -35,6 +35,13 @@ _PATH_FIELDS = {
 }
 
 
+def _median_year(years) -> float:
+    """Median payback year over draws that pay back (a year that occurs; NaN if none do)."""
+    finite = np.asarray(years, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.quantile(finite, 0.5, method="inverted_cdf")) if finite.size else np.nan
+
+
 class Accumulator:
     """Streams chunks of draws into a :class:`Result` with memory that does not grow with draws.
 
@@ -240,7 +247,8 @@ class Result:
         Columns: ``rule``, ``party``, ``npv_yuan`` (mean NPV of net benefit, at the party's
         discount rate), ``cumulative_yuan`` (mean revenue received over the horizon),
         ``pool_share_yuan``, ``share_of_pool``, ``costs_yuan``, ``net_benefit_yuan``,
-        ``payback_year`` (median over kept draws; missing where the party does not pay back).
+        ``payback_year`` (median over the kept draws that pay back, a year that occurs; missing
+        where none does).
         With draws > 1 also ``npv_p5_yuan``, ``npv_p50_yuan``, ``npv_p95_yuan``,
         ``cumulative_p5_yuan``, ``cumulative_p50_yuan``, ``cumulative_p95_yuan``,
         ``prob_net_negative`` (P(NPV of net benefit < 0), over all draws) and
@@ -268,7 +276,7 @@ class Result:
                     "share_of_pool": share / pool_total if pool_total else np.nan,
                     "costs_yuan": costs_k[k],
                     "net_benefit_yuan": revenue[r, k].sum() - costs_k[k],
-                    "payback_year": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
+                    "payback_year": _median_year(pb),
                 }
                 if self.n_draws > 1:
                     npv = sc["npv_rdk"][r, :, k]
