@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .bargaining import nash_split, shapley_values
+from .compare import compare_rules
 from .errors import RuleError, ScenarioError
 from .pipeline import run
 from .result import Result
 from .rules import SPLIT_RULES, register_rule
 from .scenario import Scenario, load_scenario
+from .solver import solve_rule
 from .store import load_sweep
 from .sweep import sweep
 
@@ -33,6 +36,10 @@ __all__ = [
     "RuleError",
     "SPLIT_RULES",
     "register_rule",
+    "compare_rules",
+    "solve_rule",
+    "shapley_values",
+    "nash_split",
     "sweep",
     "load_sweep",
 ]

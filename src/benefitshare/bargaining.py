@@ -70,7 +70,9 @@ class CoalitionGame:
         if v.ndim == 1:
             v = v[:, None]
         if v.shape[0] != 2**n:
-            raise ValueError(f"a game of {n} players needs 2**{n} = {2**n} coalition values, got {v.shape[0]}")
+            raise ValueError(
+                f"a game of {n} players needs 2**{n} = {2**n} coalition values, got {v.shape[0]}"
+            )
         object.__setattr__(self, "values", v)
 
     @property
@@ -143,7 +145,9 @@ def _values_array(values, players) -> tuple[np.ndarray, int]:
         players = list(players)
         n = len(players)
         if n > MAX_EXACT_PLAYERS:
-            raise ValueError(f"exact Shapley values need at most {MAX_EXACT_PLAYERS} players, got {n}")
+            raise ValueError(
+                f"exact Shapley values need at most {MAX_EXACT_PLAYERS} players, got {n}"
+            )
         rows = []
         for m in range(2**n):
             members = frozenset(players[i] for i in range(n) if m >> i & 1)
@@ -161,7 +165,9 @@ def _values_array(values, players) -> tuple[np.ndarray, int]:
     arr = np.asarray(values, dtype=float)
     n = int(round(math.log2(arr.shape[0]))) if arr.shape[0] > 0 else -1
     if n < 0 or 2**n != arr.shape[0]:
-        raise ValueError(f"coalition values must have 2**n rows (one per coalition), got {arr.shape[0]}")
+        raise ValueError(
+            f"coalition values must have 2**n rows (one per coalition), got {arr.shape[0]}"
+        )
     return arr, n
 
 
@@ -216,7 +222,9 @@ def shapley_values(values, players: Sequence[str] | None = None) -> np.ndarray:
     masks = np.arange(2**n)
     size = _popcount(masks)
     fact = [math.factorial(k) for k in range(n + 1)]
-    weight_by_size = np.array([fact[s] * fact[n - s - 1] / fact[n] if s < n else 0.0 for s in range(n + 1)])
+    weight_by_size = np.array(
+        [fact[s] * fact[n - s - 1] / fact[n] if s < n else 0.0 for s in range(n + 1)]
+    )
     out = np.empty((n, *v.shape[1:]))
     extra = (1,) * (v.ndim - 1)
     for i in range(n):
@@ -279,7 +287,9 @@ def nash_split(standalone, total, weights: Sequence[float] | None = None) -> np.
         if w.shape != (n,):
             raise ValueError(f"need one weight per party ({n}), got {w.shape}")
         if (w < 0).any() or not w.sum() > 0:
-            raise ValueError(f"bargaining weights must be non-negative and not all 0, got {w.tolist()}")
+            raise ValueError(
+                f"bargaining weights must be non-negative and not all 0, got {w.tolist()}"
+            )
         w = w / w.sum()
     surplus = np.asarray(total, dtype=float) - d.sum(axis=0)
     return d + w.reshape(-1, *(1,) * (d.ndim - 1)) * surplus[None]
@@ -302,12 +312,15 @@ def project_to_simplex(x: np.ndarray) -> np.ndarray:
     return np.maximum(flat - theta[None], 0.0).reshape(x.shape)
 
 
-# -------------------------------------------------------------------------- games from the engine
+# ------------------------------------------------------------ games from the engine
 
 
 def party_discount_factors(spec, years) -> np.ndarray:
     """Discount factors (K, Y) at each party's rate (the scenario's rate where a party has none)."""
-    rates = [p.discount_rate if p.discount_rate is not None else spec.model.discount_rate for p in spec.parties.values()]
+    rates = [
+        p.discount_rate if p.discount_rate is not None else spec.model.discount_rate
+        for p in spec.parties.values()
+    ]
     return discount_factors(np.array(rates), years)
 
 
@@ -321,18 +334,26 @@ class _Parts:
     coop_dk: np.ndarray  # (D, K) dividends less cooperation costs not tied to a group
 
 
-def _game_from_parts(players: Sequence[str], partner: int, parts: _Parts, note: str) -> CoalitionGame:
+def _game_from_parts(
+    players: Sequence[str], partner: int, parts: _Parts, note: str
+) -> CoalitionGame:
     """Coalition values from the building blocks (see :func:`coalition_values`)."""
     n = len(players)
     if n > MAX_EXACT_PLAYERS:
-        raise ValueError(f"exact coalition values need at most {MAX_EXACT_PLAYERS} parties, got {n}")
+        raise ValueError(
+            f"exact coalition values need at most {MAX_EXACT_PLAYERS} parties, got {n}"
+        )
     G = parts.group_host.size
     D = parts.coop_dk.shape[0]
     hosting = set(parts.group_host.tolist())
     values = np.zeros((2**n, D))
     for m in range(1, 2**n):
         inside = np.array([(m >> k) & 1 for k in range(n)], dtype=bool)
-        active = np.array([inside[partner] and inside[h] for h in parts.group_host], dtype=bool) if G else np.zeros(0, bool)
+        active = (
+            np.array([inside[partner] and inside[h] for h in parts.group_host], dtype=bool)
+            if G
+            else np.zeros(0, bool)
+        )
         v = np.zeros(D)
         for g in range(G):
             if active[g]:
@@ -461,7 +482,9 @@ def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None
         a = np.asarray(arr)
         tiled[name] = np.repeat(a, G + 1, axis=0) if a.shape[0] == D and D > 1 else a
     landing = np.broadcast_to(np.asarray(inp["landing"], dtype=float), (D, len(proj), 1))
-    tiled["landing"] = (landing[:, None] * masks[None, :, :, None]).reshape(D * (G + 1), len(proj), 1)
+    tiled["landing"] = (landing[:, None] * masks[None, :, :, None]).reshape(
+        D * (G + 1), len(proj), 1
+    )
     out = pipeline.evaluate(scenario, tiled, [_host_keeps_all_spec()])
     df = party_discount_factors(spec, scenario.years)
 
@@ -475,7 +498,9 @@ def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None
     all_costs = npv(out.costs_cdky.sum(axis=0))
     dividends = npv(out.dividends_dky)
     land_g = land[:, :G] - land[:, G:]  # project land cost of each group (D, G, K)
-    active = np.stack([revenue[:, g, h] - land_g[:, g, h] for g, h in enumerate(group_host)])  # (G, D)
+    active = np.stack(
+        [revenue[:, g, h] - land_g[:, g, h] for g, h in enumerate(group_host)]
+    )  # (G, D)
     parts = _Parts(
         group_host=group_host,
         active_gd=active,
@@ -486,37 +511,37 @@ def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None
 
 
 def game_from_result(result) -> CoalitionGame:
-    """The coalition game behind a run's comparison.
+    """The coalition game of expected values behind a run's comparison, shape (2**K, 1).
 
-    With one host party the game is built from the run's own per-draw flows (so it has the
-    run's draws); with several hosts it is computed by :func:`coalition_values`, on the run's
-    sampled inputs when the result carries them (``result.inputs``), else at central values
-    (and then only the deterministic run is exact; the note says so).
+    With one host party (not the partner) it is built from the run's mean flows over all draws
+    (coalition values are linear in the flows, so this is the mean game exactly). With several
+    hosts it is computed by :func:`coalition_values` on the scenario's central values: exact for
+    a deterministic run; with draws the note says it is at central values.
     """
     scenario = result.scenario
     spec = scenario.spec
     players = list(spec.parties)
-    hosts = sorted({players.index(p.host) for p in spec.parks.values()})
-    used_hosts = sorted({players.index(spec.parks[p].host) for p in scenario.projects.park})
     partner = spec.party_index("partner")
-    if len(used_hosts) <= 1 and (not used_hosts or used_hosts[0] != partner):
-        host = used_hosts[0] if used_hosts else hosts[0]
+    used_hosts = sorted({players.index(spec.parks[p].host) for p in scenario.projects.park})
+    if len(used_hosts) == 1 and used_hosts[0] != partner:
+        m = result.means
+        shape = (1, *np.shape(m["retained_dky"]))
         return game_from_flows(
             players=players,
             partner=partner,
-            host=host,
-            retained_dky=result.retained_dky,
-            pool_dy=result.pool_dy,
-            dividends_dky=np.broadcast_to(result.dividends_dky, result.retained_dky.shape),
-            costs_dky=result.costs_dky,
-            standalone_dky=result.standalone_dky,
-            discount_factors_ky=result.discount_factors_ky(),
+            host=used_hosts[0],
+            retained_dky=np.reshape(m["retained_dky"], shape),
+            pool_dy=np.reshape(m["pool_dy"], (1, -1)),
+            dividends_dky=np.reshape(np.broadcast_to(m["dividends_dky"], shape[1:]), shape),
+            costs_dky=np.reshape(m["costs_cdky"].sum(axis=0), shape),
+            standalone_dky=np.reshape(m["standalone_dky"], shape),
+            discount_factors_ky=party_discount_factors(spec, scenario.years),
         )
-    inputs = getattr(result, "inputs", None)
-    game = coalition_values(scenario, inputs=inputs)
-    if inputs is None and result.n_draws > 1:
-        return CoalitionGame(game.players, np.repeat(game.values, result.n_draws, axis=1),
-                             "engine at central values (the run's sampled inputs were not kept)")
+    game = coalition_values(scenario)
+    if result.n_draws > 1:
+        return CoalitionGame(
+            game.players, game.values, "engine at central values (not the mean over draws)"
+        )
     return game
 
 
@@ -532,8 +557,9 @@ def lazy(fn: Callable[[], CoalitionGame]) -> Callable[[], CoalitionGame]:
     return get
 
 
-def context_game(scenario, inputs, *, retained_dky, pool_dy, dividends_dky, costs_dky,
-                 standalone_dky) -> Callable[[], CoalitionGame]:
+def context_game(
+    scenario, inputs, *, retained_dky, pool_dy, dividends_dky, costs_dky, standalone_dky
+) -> Callable[[], CoalitionGame]:
     """A memoised builder of the coalition game of one engine evaluation (for the rule context).
 
     With one host party (not the partner) the game comes from the evaluation's own flows;

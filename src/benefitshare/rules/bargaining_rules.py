@@ -27,22 +27,35 @@ class NashParams(RuleParams):
             if spec is not None:
                 for pid in self.weights:
                     if pid not in spec.parties:
-                        out.append((("weights", pid), pid, f"unknown party; valid: {', '.join(spec.parties)}"))
+                        out.append(
+                            (
+                                ("weights", pid),
+                                pid,
+                                f"unknown party; valid: {', '.join(spec.parties)}",
+                            )
+                        )
             if not sum(self.weights.values()) > 0:
-                out.append((("weights",), dict(self.weights), "at least one weight must be positive"))
+                out.append(
+                    (("weights",), dict(self.weights), "at least one weight must be positive")
+                )
         return out
 
 
 def _need(ctx, what: str):
     missing = [
         name
-        for name in ("outside_pool_net_dky", "pool_total_dy", "discount_factors_ky", "coalition_game")
+        for name in (
+            "outside_pool_net_dky",
+            "pool_total_dy",
+            "discount_factors_ky",
+            "coalition_game",
+        )
         if getattr(ctx, name) is None
     ]
     if missing:
         raise RuleError(
-            f"the {what} rule needs the run's standalone and coalition values; the rule context lacks "
-            f"{', '.join(missing)} (run it through benefitshare.run)"
+            f"the {what} rule needs the run's standalone and coalition values; the rule "
+            f"context lacks {', '.join(missing)} (run it through benefitshare.run)"
         )
 
 

@@ -28,14 +28,28 @@ class FixedReturnParams(RuleParams):
     def check(self, spec):
         out = []
         if spec is not None and self.investor is not None and self.investor not in spec.parties:
-            out.append((("investor",), self.investor, f"unknown party; valid: {', '.join(spec.parties)}"))
+            out.append(
+                (("investor",), self.investor, f"unknown party; valid: {', '.join(spec.parties)}")
+            )
         for i, kind in enumerate(self.capital_kinds):
             if kind not in COST_KINDS:
-                out.append((("capital_kinds", i), kind, f"unknown cost kind; valid: {', '.join(COST_KINDS)}"))
+                out.append(
+                    (
+                        ("capital_kinds", i),
+                        kind,
+                        f"unknown cost kind; valid: {', '.join(COST_KINDS)}",
+                    )
+                )
         if self.shares is not None:
             out.extend(check_shares(self.shares, spec, ("shares",)))
         elif spec is not None and spec.platform is None:
-            out.append((("shares",), ..., "give the shares after the guarantee, or a [platform] section with equity"))
+            out.append(
+                (
+                    ("shares",),
+                    ...,
+                    "give the shares after the guarantee, or a [platform] section with equity",
+                )
+            )
         return out
 
 
@@ -101,7 +115,11 @@ def fixed_return(
     hosts = host_totals(pool_yuan, ctx)
     total = hosts.sum(axis=0)  # (D, Y)
     outlay = sum(
-        (np.asarray(ctx.costs_yuan[c], dtype=float)[..., k, :] for c in capital_kinds if c in ctx.costs_yuan),
+        (
+            np.asarray(ctx.costs_yuan[c], dtype=float)[..., k, :]
+            for c in capital_kinds
+            if c in ctx.costs_yuan
+        ),
         np.zeros(len(years)),
     )
     outlay = np.reshape(outlay, (-1, len(years)))  # (D or 1, Y)
@@ -130,7 +148,11 @@ def fixed_return(
     nonzero = total != 0.0
     safe = np.where(nonzero, total, 1.0)
     host_frac = np.where(nonzero, hosts / safe, 0.0)  # (K, D, Y)
-    amounts = np.where(window[None, None, :] | (after.sum() == 0.0), host_frac * rest[None], after[:, None, None] * rest[None])
+    amounts = np.where(
+        window[None, None, :] | (after.sum() == 0.0),
+        host_frac * rest[None],
+        after[:, None, None] * rest[None],
+    )
     amounts[k] += paid
     frac = np.where(total > 0.0, amounts / safe, host_frac)
     return split_totals(total, frac, hosts)

@@ -13,7 +13,14 @@ __all__ = ["trigger_switch", "switch_index"]
 
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
-METRICS = ("cumulative_share", "annual_share", "cumulative_yuan", "annual_yuan", "pool_yuan", "cumulative_pool_yuan")
+METRICS = (
+    "cumulative_share",
+    "annual_share",
+    "cumulative_yuan",
+    "annual_yuan",
+    "pool_yuan",
+    "cumulative_pool_yuan",
+)
 
 
 class SubRule(RuleParams):
@@ -36,7 +43,9 @@ class TriggerParams(RuleParams):
     @model_validator(mode="after")
     def _share_threshold(self):
         if self.metric.endswith("share") and not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"a threshold on a share must be between 0 and 1, got {self.threshold}")
+            raise ValueError(
+                f"a threshold on a share must be between 0 and 1, got {self.threshold}"
+            )
         return self
 
     def check(self, spec):
@@ -54,8 +63,14 @@ class TriggerParams(RuleParams):
         if spec is not None and self.review_years is not None:
             for i, year in enumerate(self.review_years):
                 if not spec.model.start_year <= year <= spec.model.end_year:
-                    out.append((("review_years", i), year,
-                                f"must be within the horizon {spec.model.start_year}..{spec.model.end_year}"))
+                    out.append(
+                        (
+                            ("review_years", i),
+                            year,
+                            "must be within the horizon "
+                            f"{spec.model.start_year}..{spec.model.end_year}",
+                        )
+                    )
         return out
 
 
@@ -63,8 +78,9 @@ def _plain(sub):
     return sub.model_dump() if isinstance(sub, SubRule) else dict(sub)
 
 
-def switch_index(metric_dy: np.ndarray, *, condition: str, threshold: float, review_y: np.ndarray,
-                 lag_years: int) -> np.ndarray:
+def switch_index(
+    metric_dy: np.ndarray, *, condition: str, threshold: float, review_y: np.ndarray, lag_years: int
+) -> np.ndarray:
     """Index of the first year of the new schedule per draw, shape (D,); Y where it never switches.
 
     Parameters
@@ -87,8 +103,19 @@ def switch_index(metric_dy: np.ndarray, *, condition: str, threshold: float, rev
     return np.minimum(first + lag_years, Y)
 
 
-def trigger_switch(pool_yuan, ctx, *, before, after, party=None, metric="cumulative_share",
-                   condition="below", threshold, review_years=None, lag_years=1):
+def trigger_switch(
+    pool_yuan,
+    ctx,
+    *,
+    before,
+    after,
+    party=None,
+    metric="cumulative_share",
+    condition="below",
+    threshold,
+    review_years=None,
+    lag_years=1,
+):
     """Trigger / renegotiation: one rule until a realised outcome crosses a threshold, then another.
 
     At each review year the monitored outcome is computed on the realised path under the rule
@@ -126,8 +153,8 @@ def trigger_switch(pool_yuan, ctx, *, before, after, party=None, metric="cumulat
     partner's share drops to 20% from 2036::
 
         rule = "trigger_switch"
-        params.before = { rule = "fixed_ratio", params = { shares = { shenzhen = 0.5, shanwei = 0.5 } } }
-        params.after = { rule = "fixed_ratio", params = { shares = { shenzhen = 0.2, shanwei = 0.8 } } }
+        params.before = { rule = "fixed_ratio", params.shares = { shenzhen = 0.5, shanwei = 0.5 } }
+        params.after = { rule = "fixed_ratio", params.shares = { shenzhen = 0.2, shanwei = 0.8 } }
         params.threshold = 0.6
         params.review_years = [2035]
 
@@ -160,8 +187,12 @@ def trigger_switch(pool_yuan, ctx, *, before, after, party=None, metric="cumulat
     else:
         value = total_m
     years = ctx.years
-    review = np.ones(len(years), dtype=bool) if review_years is None else np.isin(years, review_years)
-    start = switch_index(value, condition=condition, threshold=threshold, review_y=review, lag_years=lag_years)
+    review = (
+        np.ones(len(years), dtype=bool) if review_years is None else np.isin(years, review_years)
+    )
+    start = switch_index(
+        value, condition=condition, threshold=threshold, review_y=review, lag_years=lag_years
+    )
     switched = np.arange(len(years))[None, :] >= start[:, None]  # (D, Y)
     return np.where(switched[None], second, first)
 
