@@ -365,6 +365,80 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------ compare
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    from .compare import CRITERIA
+
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
+    p.add_argument("--seed", type=int, help="random seed for draws > 1")
+    p.add_argument("--by", default="to_shapley", choices=list(CRITERIA),
+                   help="ranking criterion (default: %(default)s)")
+    p.add_argument("--loss-threshold", type=float, default=0.05, metavar="P",
+                   help="with draws, a rule is win-win only if every party's probability of a loss "
+                        "is below P (default: %(default)s)")
+    p.add_argument("--rules", metavar="A,B",
+                   help="comma-separated names of the rules to compare (default: all)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario value (repeatable)")
+    p.add_argument("--out", default="outputs", metavar="DIR",
+                   help="output root folder (default: %(default)s)")
+    p.add_argument("--name", help="folder name under --out (default: <scenario>_compare)")
+    p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only where the comparison was written")
+
+
+@verb("compare", "compare split rules: gains, win-win, Shapley/Nash distance, fairness, timing",
+      _configure_compare)
+def cmd_compare(args: argparse.Namespace) -> int:
+    import benefitshare as bs
+
+    t0 = time.perf_counter()
+    if not 0.0 <= args.loss_threshold <= 1.0:
+        raise ScenarioError(Problem("<arguments>", "--loss-threshold", "must be between 0 and 1",
+                                    args.loss_threshold))
+    if args.draws is not None and args.draws < 1:
+        raise ScenarioError(Problem("<arguments>", "--draws", "must be a whole number >= 1",
+                                    args.draws))
+    overrides = _parse_overrides(args.overrides)
+    rules = _parse_rules(args.rules)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    dest = _io.safe_output_dir(Path(args.out), args.name or f"{scenario.name}_compare")
+    kwargs = {"rules": rules}
+    if args.draws is not None:
+        kwargs["draws"] = args.draws
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    result = bs.run(scenario, **kwargs)
+    cmp = bs.compare_rules(result, by=args.by, loss_threshold=args.loss_threshold)
+    t_done = time.perf_counter()
+    charts = {}
+    if not args.no_charts:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plots_compare import comparison_charts
+
+        charts = comparison_charts(cmp)
+    manifest = _io.run_manifest(result, command=shlex.join(["benefitshare", *args.argv]),
+                                overrides=overrides, timings={"compare_s": round(t_done - t0, 4)})
+    manifest.update(by=args.by, loss_threshold=args.loss_threshold, surplus_yuan=cmp.surplus_yuan,
+                    notes=cmp.notes)
+    with _io.atomic_dir(dest) as tmp:
+        _io.atomic_write_csv(tmp / "comparison.csv", cmp.table)
+        _io.atomic_write_csv(tmp / "reference_points.csv", cmp.reference)
+        for fname, png in charts.items():
+            _io.atomic_write_bytes(tmp / fname, png)
+        manifest["outputs_sha256"] = {p.name: _io.file_sha256(p) for p in sorted(tmp.iterdir())}
+        _io.atomic_write_json(tmp / "manifest.json", manifest)
+    if not args.quiet:
+        print(cmp.to_text())
+        print()
+    print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
+    return EXIT_OK
+
+
 def _uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
     """Fan chart and NPV distribution of a run with draws (none for a deterministic run)."""
     if no_charts or result.n_draws < 2:
