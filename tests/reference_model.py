@@ -320,14 +320,14 @@ class Reference:
     def revenue(self, rule: str, party: str) -> list[float]:
         return [
             s + r + d
-            for s, r, d in zip(self.pool_share[rule][party], self.retained[party], self.dividends[party])
+            for s, r, d in zip(self.pool_share[rule][party], self.retained[party], self.dividends[party], strict=True)
         ]
 
     def party_costs(self, party: str) -> list[float]:
         return [sum(self.costs[kind][party][y] for kind in COST_KINDS) for y in range(len(self.years))]
 
     def net(self, rule: str, party: str) -> list[float]:
-        return [r - c for r, c in zip(self.revenue(rule, party), self.party_costs(party))]
+        return [r - c for r, c in zip(self.revenue(rule, party), self.party_costs(party), strict=True)]
 
     def npv(self, rule: str, party: str) -> float:
         return npv(self.net(rule, party), self.discount_rate[party])

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA, SCENARIOS
 from reference_model import (
     COST_KINDS,
     TAXES,
@@ -25,8 +26,6 @@ from reference_model import (
 )
 
 import benefitshare as bs
-
-from conftest import DATA, SCENARIOS
 
 MONEY_ATOL_YUAN = 0.01
 TIER_RTOL = 1e-6
@@ -53,11 +52,6 @@ def _load(name: str, overrides=None):
     if name == "reference":
         return bs.load_scenario(SCENARIOS / "reference.toml", overrides=overrides)
     return bs.load_scenario(DATA / "rich.toml", overrides=overrides)
-
-
-#: Rich variants whose statistics ledger the engine is known to get wrong (a strict xfail: the
-#: test fails once the bug is fixed, and the entry should then go).
-KNOWN_STATISTICS_BUGS: dict[str, str] = {}
 
 
 CASES = [("tiny", None), ("reference", None)] + [("rich", variant) for variant in RICH_VARIANTS]
@@ -107,11 +101,8 @@ def test_costs_by_kind_match_reference(pair):
             _assert_money(costs.loc[(party, kind), "amount_yuan"], ref.costs[kind][party], f"{party}/{kind}")
 
 
-def test_statistics_ledger_matches_reference(pair, request):
-    scenario, result, ref = pair
-    bug = KNOWN_STATISTICS_BUGS.get(request.node.callspec.id.removeprefix("rich-"))
-    if bug:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=bug))
+def test_statistics_ledger_matches_reference(pair):
+    _, result, ref = pair
     stats = result.statistics().set_index(["party", "year"]).sort_index()
     for party in ref.parties:
         _assert_money(stats.loc[party, "value_added_yuan"], ref.statistics[party], f"value added of {party}")

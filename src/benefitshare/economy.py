@@ -137,7 +137,7 @@ def taxable_income_yuan(profit_yuan, carryforward_years):
 
     Parameters
     ----------
-    profit_yuan : ndarray, shape (D, P, Y)
+    profit_yuan : ndarray, shape (D, P, Y) or any shape (..., Y)
     carryforward_years : int
         How many later years a loss may be deducted in.
 
@@ -151,15 +151,17 @@ def taxable_income_yuan(profit_yuan, carryforward_years):
     ----------
     全国人民代表大会, 中华人民共和国企业所得税法 (2018-12-29), art. 18.
     """
-    profit = np.asarray(profit_yuan, dtype=float)
+    given = np.asarray(profit_yuan, dtype=float)
+    # any leading axes: each series along the last (year) axis carries its own losses
+    profit = given.reshape((-1, 1, given.shape[-1])) if given.ndim != 3 else given
     n = int(carryforward_years)
     out = np.maximum(profit, 0.0)
     if n == 0:
-        return out
+        return out.reshape(given.shape)
     # only projects that ever make a loss need the year loop
-    losing = (profit < 0.0).any(axis=(0, 2)) if profit.ndim == 3 else np.ones(0, bool)
+    losing = (profit < 0.0).any(axis=(0, 2))
     if not losing.any():
-        return out
+        return out.reshape(given.shape)
     sel = np.flatnonzero(losing)
     sub = profit[:, sel, :]
     d, p, y = sub.shape
@@ -179,21 +181,7 @@ def taxable_income_yuan(profit_yuan, carryforward_years):
         buf[:, :, 1:] = buf[:, :, :-1]
         buf[:, :, 0] = np.maximum(-sub[:, :, t], 0.0)
     out[:, sel, :] = res
-    return out
-    d, p, y = profit.shape
-    buf = np.zeros((d, p, n))  # buf[..., k]: loss from k+1 years ago
-    out = np.empty_like(profit)
-    for t in range(y):
-        gain = np.maximum(profit[:, :, t], 0.0)
-        remaining = gain.copy()
-        for k in range(n - 1, -1, -1):
-            use = np.minimum(remaining, buf[:, :, k])
-            buf[:, :, k] -= use
-            remaining -= use
-        out[:, :, t] = remaining
-        buf[:, :, 1:] = buf[:, :, :-1]
-        buf[:, :, 0] = np.maximum(-profit[:, :, t], 0.0)
-    return out
+    return out.reshape(given.shape)
 
 
 def fixed_assets_yuan(capex):

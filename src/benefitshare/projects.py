@@ -7,11 +7,12 @@ table as a whole (unique ids); every problem names the line, the project and the
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from . import io as _io
 from .errors import Problem, ScenarioError
@@ -72,26 +73,33 @@ class ProjectRow(BaseModel):
     def _blank_is_none(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
 
-    @model_validator(mode="after")
-    def _phasing(self) -> ProjectRow:
-        if self.phasing:
-            shares = self.phasing_shares()
-            if len(shares) != self.construction_years:
+    @field_validator("phasing")
+    @classmethod
+    def _phasing(cls, value: str, info: ValidationInfo) -> str:
+        # a field check (construction_years is validated before it), so the error names the column
+        if value:
+            shares = _parse_phasing(value)
+            years = info.data.get("construction_years")
+            if years is not None and len(shares) != years:
                 raise ValueError(
                     f"phasing has {len(shares)} shares but construction_years is "
-                    f"{self.construction_years}: give one share per construction year"
+                    f"{years}: give one share per construction year"
                 )
-            if any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+            if any(not math.isfinite(s) or s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
                 raise ValueError("phasing shares must be non-negative and sum to 1")
-        return self
+        return value
 
     def phasing_shares(self) -> list[float]:
         if not self.phasing:
             return [1.0 / self.construction_years] * self.construction_years
-        try:
-            return [float(x) for x in self.phasing.split(";")]
-        except ValueError:
-            raise ValueError("phasing must be numbers separated by ';', e.g. 0.4;0.6") from None
+        return _parse_phasing(self.phasing)
+
+
+def _parse_phasing(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(";")]
+    except ValueError:
+        raise ValueError("phasing must be numbers separated by ';', e.g. 0.4;0.6") from None
 
 
 PROJECT_COLUMNS: tuple[str, ...] = tuple(ProjectRow.model_fields)

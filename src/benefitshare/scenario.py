@@ -637,7 +637,9 @@ def _build(
     if projects is not None:
         problems.extend(_cross_checks(spec, projects, origins, proj_display))
     if problems:
-        raise ScenarioError(problems)
+        # the same problem can be found twice (a NaN in rule parameters: by the scan for
+        # non-finite numbers and by the rule's own parameter check); report it once
+        raise ScenarioError(list({str(p): p for p in problems}.values()))
     return Scenario(spec=spec, projects=projects, name=name, path=path, input_files=files, raw=raw)
 
 
@@ -750,7 +752,12 @@ def _cross_checks(
             if clause.rule not in SPLIT_RULES:
                 add(base + ("rule",), clause.rule, _unknown("rule", clause.rule, sorted(SPLIT_RULES)))
             else:
+                params_model = SPLIT_RULES[clause.rule].params_model
+                fields = params_model.model_fields if params_model is not None else {}
                 for loc, value, msg in validate_params(clause.rule, clause.params, spec):
+                    renamed = RENAMED_KEYS.get(loc[-1]) if len(loc) == 1 else None
+                    if renamed in fields and msg.startswith("unknown parameter"):
+                        msg = f"unknown parameter; it was renamed to {renamed!r}"
                     add(base + ("params",) + tuple(loc), value, msg)
             sc = clause.scope
             for k, tax in enumerate(sc.taxes or []):
