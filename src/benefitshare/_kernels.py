@@ -64,8 +64,15 @@ def _kernel(
             k_park = park[p]
             for k in range(lcf):
                 buf[k] = 0.0
+            has_loss = False
             for y in range(Y):
                 year = years[y]
+                if year < i_start:
+                    # nothing happens in the park before construction starts (outputs start at
+                    # zero), but a relocated firm would have kept paying at home
+                    if reloc[p]:
+                        standalone[d, partner, y] += premove[d, p] * cf_share * i_l * gidx[d, y]
+                    continue
                 kk = year - i_start
                 capex = i_inv * phasing[p, kk] if (kk >= 0 and kk < C) else 0.0
                 operating = year >= i_ops
@@ -78,7 +85,7 @@ def _kernel(
                 profit = cap * (margin[d, p] * fs + dep) - dep if operating else 0.0
                 # loss carry-forward, oldest loss first
                 remaining = profit if profit > 0.0 else 0.0
-                if lcf > 0:
+                if lcf > 0 and (has_loss or profit < 0.0):
                     for k in range(lcf - 1, -1, -1):
                         use = remaining if remaining < buf[k] else buf[k]
                         buf[k] -= use
@@ -86,6 +93,10 @@ def _kernel(
                     for k in range(lcf - 1, 0, -1):
                         buf[k] = buf[k - 1]
                     buf[0] = -profit if profit < 0.0 else 0.0
+                    has_loss = False
+                    for k in range(lcf):
+                        if buf[k] > 0.0:
+                            has_loss = True
                 taxable = remaining
                 rate = cit_std[y]
                 if ht[p] and cit_ht[y] < rate:
@@ -115,9 +126,10 @@ def _kernel(
                 for t in range(NT):
                     amt = tax[t]
                     tax_dty[d, t, y] += amt
-                    tax_cs[d, t, y] += amt * i_cs
                     flows[k_park, t, y] += amt
-                    flows_cs[k_park, t, y] += amt * i_cs
+                    if i_cs != 0.0:
+                        tax_cs[d, t, y] += amt * i_cs
+                        flows_cs[k_park, t, y] += amt * i_cs
                     local += amt * lf_all[t, y]
                 in_window = operating and (year < i_ops + ryears[d, p])
                 reb_vat = rr[d, p] * (tax[_VAT] * lf_all[_VAT, y]) if in_window else 0.0
@@ -148,12 +160,12 @@ def _kernel(
                     else:
                         pool_local += tax[t] * (lf_all[t, y] * local_in_pool[d, p]) - r_t
                 for j in range(NSUB):
-                    acc = 0.0
                     if subset_proj[j, p] and subset_year[j, y]:
+                        acc = 0.0
                         for t in range(NT):
                             if subset_mask[j, t]:
                                 acc += ptax[t]
-                    pool_out[j, d, p, y] = acc
+                        pool_out[j, d, p, y] = acc
                 retained[d, h, y] += local - pool_local
                 if reloc[p]:
                     standalone[d, partner, y] += premove[d, p] * cf_share * i_l * gidx[d, y]
