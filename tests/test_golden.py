@@ -115,6 +115,30 @@ def case_cost_recovery_first():
     ])
 
 
+def case_fixed_return():
+    # one project hosted by Shanwei; Shenzhen invested 1000 in 2026: 10% a year for 3 years
+    ctx = make_context(costs={"infrastructure": {"shenzhen": {2026: 1000.0}}})
+    pool = pool_of([150, 40, 120, 300, 300])
+    params = {"return_rate": 0.1, "guarantee_years": 3, "shares": {"shenzhen": 0.5, "shanwei": 0.5}}
+    return pd.concat([
+        _rule_case("fixed_return", label="fixed_return_carry", pool=pool, ctx=ctx, **params),
+        _rule_case("fixed_return", label="fixed_return_lapse", pool=pool, ctx=ctx, carry_shortfall=False, **params),
+    ])
+
+
+def case_trigger_switch():
+    before = {"rule": "fixed_ratio", "params": {"shares": {"shenzhen": 0.5, "shanwei": 0.5}}}
+    after = {"rule": "fixed_ratio", "params": {"shares": {"shenzhen": 0.2, "shanwei": 0.8}}}
+    return pd.concat([
+        _rule_case("trigger_switch", label="trigger_review", before=before, after=after, party="shanwei",
+                   metric="cumulative_share", condition="below", threshold=0.6, review_years=[2028]),
+        _rule_case("trigger_switch", label="trigger_never", before=before, after=after, party="shanwei",
+                   metric="cumulative_share", condition="below", threshold=0.4, review_years=[2028]),
+        _rule_case("trigger_switch", label="trigger_pool", before=before, after=after, metric="pool_yuan",
+                   condition="above", threshold=300.0, lag_years=0),
+    ])
+
+
 def case_mechanism():
     ctx = make_context(hosts=HOSTS, parks=["coop", "county"])
     spec = RuleSpec(name="mechanism", clauses=[
@@ -153,7 +177,8 @@ def test_every_builtin_share_rule_of_the_catalogue_has_a_golden_case():
     for rule in ("host_keeps_all", "fixed_ratio", "phased_schedule", "relocation_cap_sunset", "tiered"):
         assert rule in covered
     assert {"equity_platform", "equity_given", "incremental_base_year", "incremental_base_yuan",
-            "recovery_of_costs", "recovery_of_outlay", "fixed_ratio_term", "mechanism"} <= covered
+            "recovery_of_costs", "recovery_of_outlay", "fixed_ratio_term", "mechanism", "fixed_return_carry",
+            "fixed_return_lapse", "trigger_review", "trigger_never", "trigger_pool"} <= covered
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -141,6 +141,9 @@ ONE_EDIT = {
                              "model.sales_growth_rate = {2030: 0.02}: schedule starts in 2030 but the model starts in 2026"),
     "platform_return_late": ("return_on_capital_rate = { 2026 = 0.0, 2028 = 0.1 }", "return_on_capital_rate = { 2028 = 0.1 }",
                              "platform.return_on_capital_rate = {2028: 0.1}: schedule starts in 2028 but the model starts in 2026"),
+    "empty_schedule": ("sales_growth_rate = 0.0", "sales_growth_rate = {}",
+                       "model.sales_growth_rate = {}: schedule is empty: give a value for the first model year 2026 "
+                       "or earlier"),
     "phased_rule_late": ('params.schedule."2026"', 'params.schedule."2027"',
                          "rules[2].params.schedule = 2027: schedule starts after the first model year 2026: give shares "
                          "for the first model year or earlier"),

@@ -38,7 +38,7 @@ def test_first_step_after_the_start_year_is_an_error():
 
 
 def test_empty_schedule_is_an_error():
-    with pytest.raises(ValueError, match="the model starts in 2026"):
+    with pytest.raises(ValueError, match="schedule is empty: give a value for the first model year 2026 or earlier"):
         expand_steps({}, YEARS)
 
 

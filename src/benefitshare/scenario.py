@@ -684,7 +684,9 @@ def _cross_checks(
             add(("parks", park_id, "county_share"), park.county_share, "a municipal park has no county tier: must be 0")
 
     def check_steps(loc: tuple, steps: Any) -> None:
-        if isinstance(steps, dict) and steps and min(steps) > start:
+        if isinstance(steps, dict) and not steps:
+            add(loc, steps, f"schedule is empty: give a value for the first model year {start} or earlier")
+        elif isinstance(steps, dict) and min(steps) > start:
             add(loc, steps, f"schedule starts in {min(steps)} but the model starts in {start}: "
                 "give a value for the first model year or earlier")
 

@@ -48,10 +48,11 @@ def expand_steps(steps: Mapping[int, float] | float, years: np.ndarray) -> np.nd
     if not isinstance(steps, Mapping):
         return np.full(years.shape, float(steps))
     keys = np.array(sorted(int(k) for k in steps), dtype=np.int64)
-    if keys.size == 0 or years[0] < keys[0]:
-        first = int(keys[0]) if keys.size else None
+    if keys.size == 0:
+        raise ValueError(f"schedule is empty: give a value for the first model year {int(years[0])} or earlier")
+    if years[0] < keys[0]:
         raise ValueError(
-            f"schedule starts in {first} but the model starts in {int(years[0])}: "
+            f"schedule starts in {int(keys[0])} but the model starts in {int(years[0])}: "
             "give a value for the first model year or earlier"
         )
     vals = np.array([float(steps[k]) for k in sorted(steps, key=int)])
