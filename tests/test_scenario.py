@@ -381,6 +381,14 @@ def test_bad_overrides(overrides, expected):
     assert expected in error_of(DATA / "tiny.toml", overrides)
 
 
+@pytest.mark.parametrize("path", ["rules[fixed_50_5y].params.term_years", "rules[1].params.term_years",
+                                  "rules[-8].params.term_years"])
+def test_a_bad_override_value_is_blamed_on_the_override_not_the_file(path):
+    msg = error_of(DATA / "tiny.toml", {path: 0})
+    assert "<overrides>: rules[1].params.term_years = 0: Input should be greater than or equal to 1" in msg
+    assert "tiny.toml" not in msg
+
+
 def test_several_bad_override_paths_are_reported_together():
     err = error_of(DATA / "tiny.toml", {"rules[x].y": 1, "model.discount_rate.x": 1})
     assert err.startswith("2 problems")

@@ -509,6 +509,24 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
     return out
 
 
+def _resolved_path(raw: dict, parts: list[str | int]) -> tuple:
+    """A field path of ``raw`` with list items named or counted from the end given by index.
+
+    ``["rules", "fixed_50", "params"]`` becomes ``("rules", 1, "params")``, as validation
+    errors locate it. The path must exist (as it does after :func:`apply_overrides`).
+    """
+    node: Any = raw
+    out: list[str | int] = []
+    for part in parts:
+        if isinstance(node, list):
+            if isinstance(part, str):
+                part = [x.get("name") if isinstance(x, dict) else None for x in node].index(part)
+            part %= len(node)
+        out.append(part)
+        node = node[part] if isinstance(node, list | dict) else None
+    return tuple(out)
+
+
 def _loc_str(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -861,10 +879,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if overrides:
         raw = apply_overrides(raw, overrides)
         for key in overrides:
-            try:
-                origins.map[tuple(_split_path(key))] = "<overrides>"
-            except ValueError:
-                pass
+            origins.map[_resolved_path(raw, _split_path(key))] = "<overrides>"
     return _build(raw, path.stem, path, files, origins)
 
 
