@@ -236,3 +236,12 @@ def test_write_run_refuses_bad_extra_file_names_and_writes_nothing(tiny_result, 
     with pytest.raises(ValueError, match="plain file name"):
         io.write_run(tiny_result, tmp_path / "tiny", manifest={}, charts=False, extra_files={name: b"x"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_row_with_an_unterminated_quote_is_reported_where_it_starts(tmp_path):
+    from benefitshare import io as bio
+
+    path = tmp_path / "t.csv"
+    path.write_text('a,b\n"1,2\n3,4\n5,6\n', encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"line 2"):
+        bio.read_csv_rows(path)

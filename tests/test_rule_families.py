@@ -112,8 +112,8 @@ def test_fixed_return_without_carry_forward_and_with_a_fixed_base_and_start():
         return_rate=0.2,
         shares={"shenzhen": 0.5, "shanwei": 0.5},
     )[:, 0]
-    # host keeps all before the guarantee (the window sets the split only from its start)
-    np.testing.assert_allclose(out[0], [2.5, 2.5, 10, 10, 10, 10, 10])
+    # the host keeps all before the guarantee starts (the investor has not invested yet)
+    np.testing.assert_allclose(out[0], [0, 0, 10, 10, 10, 10, 10])
 
 
 def test_fixed_return_growing_capital_base():

@@ -132,9 +132,11 @@ def read_csv_rows(path: Path, *, display: str | None = None) -> tuple[list[str],
             problems.append(Problem(name, "line 1", "duplicated column name", h))
         seen.add(h)
     rows: list[dict] = []
+    start_line = reader.line_num + 1  # the line a record starts on (a quoted field may span lines)
     try:
         for record in reader:
-            line = reader.line_num
+            line = start_line
+            start_line = reader.line_num + 1
             if not record or all(not c.strip() for c in record):
                 continue
             if len(record) != len(header):
@@ -152,7 +154,7 @@ def read_csv_rows(path: Path, *, display: str | None = None) -> tuple[list[str],
             row["__line__"] = line
             rows.append(row)
     except csv.Error as exc:
-        problems.append(Problem(name, f"line {reader.line_num}", f"malformed CSV ({exc})"))
+        problems.append(Problem(name, f"line {start_line}", f"malformed CSV ({exc})"))
     if not rows and not problems:
         problems.append(Problem(name, "", "has a header but no data rows"))
     if problems:

@@ -94,9 +94,11 @@ def implementing_shares(target_kd: np.ndarray, ctx, *, basis: str = "expected") 
     if basis == "expected":
         need = need.mean(axis=0, keepdims=True)
         pool_npv = pool_npv.mean(axis=0, keepdims=True)
-    positive = pool_npv > 0.0
+    # a pool worth less than a fen cannot implement anything: split it evenly
+    positive = pool_npv > 0.01
     raw = np.where(positive, need / np.where(positive, pool_npv, 1.0), 0.0)
-    shares = project_to_simplex(raw.T)  # (K, D)
+    # shares far outside [0, 1] project onto a vertex; bound them so the projection stays exact
+    shares = project_to_simplex(np.clip(raw, -1e3, 1e3).T)  # (K, D)
     return shares
 
 

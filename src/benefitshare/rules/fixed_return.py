@@ -99,7 +99,7 @@ def fixed_return(
     -----
     ``due_t = return_rate * capital_t`` in the guarantee years. With arrears ``A``:
     ``owed_t = A_{t-1} + due_t``, ``paid_t = min(owed_t, max(pool_t, 0))``, ``A_t = owed_t -
-    paid_t``. In the guarantee years the host keeps ``pool_t - paid_t``; afterwards party k
+    paid_t``. Before and in the guarantee years the host keeps ``pool_t - paid_t``; afterwards party k
     receives ``shares_k * (pool_t - paid_t)``. A guarantee funded from outside the pool is not
     modelled: money is conserved within the pool.
 
@@ -148,8 +148,11 @@ def fixed_return(
     nonzero = total != 0.0
     safe = np.where(nonzero, total, 1.0)
     host_frac = np.where(nonzero, hosts / safe, 0.0)  # (K, D, Y)
+    # before the guarantee starts (the investor has not invested yet) and during it, the host
+    # keeps what is not paid out; the after-guarantee shares apply only once it has ended
+    until_end = years < first + guarantee_years
     amounts = np.where(
-        window[None, None, :] | (after.sum() == 0.0),
+        until_end[None, None, :] | (after.sum() == 0.0),
         host_frac * rest[None],
         after[:, None, None] * rest[None],
     )
