@@ -479,7 +479,7 @@ class DrawSource:
         self.seed_sequence = ss
         main, perm, corr = ss.spawn(3)
         self._rng = np.random.Generator(np.random.PCG64(main))
-        self._keys = np.random.Generator(np.random.PCG64(perm)).integers(0, 2**63, size=(max(n_dims, 1), 6), dtype=np.uint64)
+        self._keys = np.random.Generator(np.random.PCG64(perm)).integers(0, 2**63, size=(max(n_dims, 1), 4), dtype=np.uint64)
         self._pos = 0
         self._sobol = None
         from scipy import stats
