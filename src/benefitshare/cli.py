@@ -295,7 +295,6 @@ def _sensitivity_text(df, method: str) -> str:
 @verb("sensitivity", "which uncertain inputs drive an outcome: tornado or Sobol indices",
       _configure_sensitivity)
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    import datetime
 
     import benefitshare as bs
 
@@ -337,27 +336,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         draw = {"tornado": plots_uncertainty.tornado_chart, "sobol": plots_uncertainty.sobol_chart}
         charts[f"{args.method}.png"] = to_png(draw[args.method](df))
     settings = dataclasses.asdict(df.attrs["settings"])
-    now = datetime.datetime.now(datetime.UTC)
-    manifest = {
-        "benefitshare_version": bs.__version__,
-        "created_utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "command": shlex.join(["benefitshare", *args.argv]),
-        "scenario": {"name": scenario.name, "title": scenario.spec.header.title,
-                     "path": None if scenario.path is None else str(scenario.path)},
-        "git_commit": None if scenario.path is None else _io.git_commit(scenario.path),
-        "inputs_sha256": dict(scenario.input_files),
-        "overrides": overrides,
-        "method": args.method,
-        "outcome": settings["outcome"],
-        "settings": settings,
-        "timings_s": {"analysis_s": round(t_done - t0, 4)},
-    }
-    with _io.atomic_dir(dest) as tmp:
-        _io.atomic_write_csv(tmp / "sensitivity.csv", df)
-        for fname, png in charts.items():
-            _io.atomic_write_bytes(tmp / fname, png)
-        manifest["outputs_sha256"] = {p.name: _io.file_sha256(p) for p in sorted(tmp.iterdir())}
-        _io.atomic_write_json(tmp / "manifest.json", manifest)
+    manifest = _io.base_manifest(scenario, command=shlex.join(["benefitshare", *args.argv]), overrides=overrides)
+    manifest.update(
+        method=args.method,
+        outcome=settings["outcome"],
+        settings=settings,
+        timings_s={"analysis_s": round(t_done - t0, 4)},
+    )
+    _io.write_output_folder(dest, tables={"sensitivity.csv": df}, charts=charts, manifest=manifest)
     if not args.quiet:
         print(_sensitivity_text(df, args.method))
         print()
@@ -425,13 +411,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                 overrides=overrides, timings={"compare_s": round(t_done - t0, 4)})
     manifest.update(by=args.by, loss_threshold=args.loss_threshold, surplus_yuan=cmp.surplus_yuan,
                     notes=cmp.notes)
-    with _io.atomic_dir(dest) as tmp:
-        _io.atomic_write_csv(tmp / "comparison.csv", cmp.table)
-        _io.atomic_write_csv(tmp / "reference_points.csv", cmp.reference)
-        for fname, png in charts.items():
-            _io.atomic_write_bytes(tmp / fname, png)
-        manifest["outputs_sha256"] = {p.name: _io.file_sha256(p) for p in sorted(tmp.iterdir())}
-        _io.atomic_write_json(tmp / "manifest.json", manifest)
+    _io.write_output_folder(
+        dest,
+        tables={"comparison.csv": cmp.table, "reference_points.csv": cmp.reference},
+        charts=charts,
+        manifest=manifest,
+    )
     if not args.quiet:
         print(cmp.to_text())
         print()

@@ -40,6 +40,7 @@ __all__ = [
     "atomic_dir",
     "replace_dir",
     "safe_output_dir",
+    "write_output_folder",
     "git_commit",
     "base_manifest",
     "run_manifest",
@@ -324,6 +325,29 @@ def git_commit(path: Path, *, timeout_s: float = 5.0) -> str | None:
         return None
     sha = done.stdout.strip()
     return sha if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+
+
+def write_output_folder(dest: Path, *, tables: dict, charts: dict, manifest: dict) -> None:
+    """Write an output folder whole or not at all: CSV tables, PNG charts, then the manifest.
+
+    Parameters
+    ----------
+    dest : path
+        The folder (from :func:`safe_output_dir`); replaced only once every file is written.
+    tables : dict of str to DataFrame
+        File name -> table, written as CSV.
+    charts : dict of str to bytes
+        File name -> PNG bytes.
+    manifest : dict
+        Written last as ``manifest.json``, with ``outputs_sha256`` of every other file added.
+    """
+    with atomic_dir(dest) as tmp:
+        for name, frame in tables.items():
+            atomic_write_csv(tmp / name, frame)
+        for name, png in charts.items():
+            atomic_write_bytes(tmp / name, png)
+        manifest["outputs_sha256"] = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
+        atomic_write_json(tmp / "manifest.json", manifest)
 
 
 def base_manifest(scenario, *, command: str | None = None, overrides=None) -> dict[str, Any]:
