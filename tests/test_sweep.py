@@ -170,6 +170,9 @@ def test_sweep_file_errors_name_the_file_and_field(tmp_path):
         ({"design": "grid", "inputs": [{"name": "x", "path": "a", "values": ["a"], "apply": "add"}]},
          "needs numeric values"),
         ({"design": "grid", "inputs": [{"name": "npv_yuan", "path": "a", "values": [1]}]}, "columns of the results"),
+        ({"design": "grid", "inputs": [{"name": "x", "path": "a", "values": [1, "b"]}]}, "all numbers, all text"),
+        ({"design": "lhs", "samples": 4, "inputs": [{"name": "x", "path": "a", "low": 0.5, "high": 2.5,
+                                                     "integer": True}]}, r"levers\.inputs\[0\]: integer = true"),
     ],
 )
 def test_group_schema_errors(group, match):
@@ -452,6 +455,57 @@ def test_example_sweeps_validate(name):
     path = Path(__file__).resolve().parents[1] / "scenarios" / "sweeps" / f"{name}.toml"
     loaded = load_sweep_spec(path)
     tasks, _ = plan_variants(loaded)
-    sizes = {"ratio_by_rampup": (5 * 4, 201), "economy_lhs": (40, 101)}
+    sizes = {"ratio_by_rampup": (5 * 4, 1000), "economy_lhs": (40, 500)}
     assert (len(tasks), loaded.spec.sweep.draws) == sizes[name]
     assert loaded.spec.sweep.title and all(v.description for v in loaded.spec.variables)
+
+
+def test_charts_draw_the_mean_of_each_cell_and_one_panel_per_input():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from benefitshare import plots_sweep
+
+    frame = _frame()
+    fig = plots_sweep.heatmap(frame, "a", "b", "npv_yuan", rule="r1", party="p")
+    cells = np.asarray(fig.axes[0].images[0].get_array())
+    assert np.allclose(cells, np.array([[10.0, 20.0, 30.0], [5.0, 15.0, 25.0]]) / 1e8)  # rows b, columns a
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3"]
+    fig2 = plots_sweep.metric_by_input(frame, "npv_yuan", party="p", variables=["a", "b"])
+    panels = [ax for ax in fig2.axes if ax.get_visible()]
+    assert len(panels) == 2 and [len(ax.get_lines()) for ax in panels] == [3, 3]  # 2 rules + the zero line
+    assert np.allclose(panels[0].get_lines()[0].get_ydata(), np.array([7.5, 17.5, 27.5]) / 1e8)
+    plt.close("all")
+    with pytest.raises(ValueError, match="no input 'c'"):
+        plots_sweep.heatmap(frame, "a", "c")
+
+
+def test_chart_style_keeps_interactive_mode_switched_on_inside_it():
+    # In Jupyter the inline backend switches interactive mode on with the first figure; leaving
+    # the style context must not switch it off again, or later figures are not shown.
+    import matplotlib as mpl
+
+    from benefitshare import plots_sweep
+
+    was = mpl.is_interactive()
+    mpl.interactive(False)
+    try:
+        with plots_sweep._style():
+            mpl.interactive(True)
+        assert mpl.is_interactive()
+    finally:
+        mpl.interactive(was)
+
+
+def test_a_worker_with_other_source_files_fails_its_variant(tmp_path):
+    import dataclasses
+
+    from benefitshare.sweep import code_sha256, run_variant
+
+    tasks, _ = plan_variants(load_sweep_spec(sweep_dict(write_scenario(tmp_path), draws=2)))
+    assert tasks[0].code_sha256 == code_sha256()
+    assert run_variant(tasks[0]).status == "done"
+    stale = run_variant(dataclasses.replace(tasks[0], code_sha256="0" * 64))
+    assert stale.status == "failed" and "other benefitshare source files" in stale.error

@@ -8,6 +8,7 @@ by their midpoints. matplotlib is imported only when a chart is drawn.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -52,20 +53,35 @@ def _axis(name: str, unit: str) -> str:
     return f"{name} [{unit}]" if unit else name
 
 
+@contextlib.contextmanager
 def _style():
+    """rcParams for the charts, as a context.
+
+    Interactive mode is kept as the body leaves it: in Jupyter the inline backend switches it on
+    when the session's first figure is created, and restoring it on leaving the context would
+    stop later figures from being shown.
+    """
     import matplotlib as mpl
 
-    return mpl.rc_context({
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "xtick.labelsize": 8,
-        "ytick.labelsize": 8,
-        "legend.fontsize": 8.5,
-        "savefig.dpi": 120,
-        "savefig.bbox": "tight",
-    })
+    with mpl.rc_context(_RC):
+        try:
+            yield
+        finally:
+            interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
+
+
+_RC = {
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8.5,
+    "savefig.dpi": 120,
+    "savefig.bbox": "tight",
+}
 
 
 def _tick(value) -> str:

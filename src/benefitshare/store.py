@@ -82,6 +82,7 @@ def new_manifest(loaded, tasks: Sequence, inputs: Mapping[str, str], *, command:
         "spec": spec.model_dump(mode="json"),
         "inputs": dict(sorted(inputs.items())),
         "package_version": __version__,
+        "code_sha256": tasks[0].code_sha256 if tasks else None,
         "git_commit": _io.git_commit(loaded.base_dir),
         "python": sys.version.split()[0],
         "numpy": np.__version__,

@@ -73,6 +73,7 @@ __all__ = [
     "load_sweep_spec",
     "plan_variants",
     "run_variant",
+    "code_sha256",
     "sweep",
     "best_worst",
     "lever_effects",
@@ -140,6 +141,11 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+def _kind(x: Any) -> str:
+    """``number``, ``text`` or ``bool``: the values of one input share a kind (one column type)."""
+    return "number" if _is_number(x) else type(x).__name__
+
+
 class Variable(_Model):
     """One lever or uncertainty: which scenario fields it sets, and its values or range.
 
@@ -178,6 +184,8 @@ class Variable(_Model):
             raise ValueError("path must name at least one scenario field")
         if self.values is not None and not self.values:
             raise ValueError("values must list at least one value")
+        if self.values is not None and len({_kind(v) for v in self.values}) > 1:
+            raise ValueError("values must be all numbers, all text or all true/false")
         numeric_values = self.values is None or all(_is_number(v) for v in self.values)
         if self.apply != "replace" and not numeric_values:
             raise ValueError(f"apply = {self.apply!r} needs numeric values")
@@ -250,6 +258,8 @@ class Group(_Model):
                     raise ValueError(f"points[{i}].name must be text")
             for v in self.inputs:
                 vals = [p[v.name] for p in self.points]
+                if len({_kind(x) for x in vals}) > 1:
+                    raise ValueError(f"input {v.name!r} must be all numbers, all text or all true/false in the points")
                 if (v.apply != "replace" or v.complement is not None) and not all(_is_number(x) for x in vals):
                     raise ValueError(f"input {v.name!r} needs numeric values in every point")
             labels = [p["name"] for p in self.points if "name" in p]
@@ -419,12 +429,16 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+#: Parts of a pydantic error location that name a member of a union type, not a field.
+_UNION_TAGS = frozenset({"str", "int", "float", "bool"})
+
+
 def _pydantic_problem(source: str, err: dict) -> Problem:
     loc = ""
     for part in err["loc"]:
         if isinstance(part, int):
             loc += f"[{part}]"
-        elif not str(part).startswith(("function-", "list[", "dict[", "bool", "int", "float", "str")):
+        elif part not in _UNION_TAGS and not str(part).startswith(("function-", "list[", "dict[")):
             loc += ("." if loc else "") + str(part)
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input", ...)
@@ -578,6 +592,7 @@ class VariantTask:
     spawn_key: tuple[int, ...]
     detail: tuple[str, ...]
     imports: tuple[str, ...] = ()
+    code_sha256: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -667,6 +682,7 @@ def plan_variants(loaded: LoadedSweep, *, imports: Sequence[str] = ()) -> tuple[
     def fail(location: str, message: str, value: Any, label: str) -> None:
         failures.setdefault((location, message, repr(value)), (value, []))[1].append(label)
 
+    code = code_sha256()
     index = 0
     for text in sw.scenarios:
         base = bases[text]
@@ -692,7 +708,7 @@ def plan_variants(loaded: LoadedSweep, *, imports: Sequence[str] = ()) -> tuple[
                         input_sha256=hashes, values=values, lever_point=lever_name, uncertainty_point=unc_name,
                         overrides=overrides, rules=tuple(sw.rules) if sw.rules else None, draws=sw.draws,
                         sampler=sw.sampler, seed=int(child.entropy), spawn_key=tuple(int(k) for k in child.spawn_key),
-                        detail=sw.detail_tables, imports=tuple(imports),
+                        detail=sw.detail_tables, imports=tuple(imports), code_sha256=code,
                     ))
                 index += 1
     if failures:
@@ -731,6 +747,22 @@ def _import(name: str) -> None:
 
 
 # ------------------------------------------------------------------------------------- the worker
+@functools.lru_cache(maxsize=1)
+def code_sha256() -> str:
+    """SHA-256 of this package's source and data files as this process first reads them.
+
+    A sweep's tasks carry the hash of the process that planned them; a worker whose files differ
+    (an upgrade, or an edit of an editable install during a long sweep) fails its variants rather
+    than mixing results of two versions of the model.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts and path.is_file():
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 @dataclasses.dataclass
 class VariantOutcome:
     """What a worker sends back: the variant's tables, or its error; where and how long."""
@@ -773,6 +805,12 @@ def run_variant(task: VariantTask) -> VariantOutcome:
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
+        if task.code_sha256 and task.code_sha256 != code_sha256():
+            raise RuntimeError(
+                "this worker runs other benefitshare source files than the process that planned the "
+                "sweep (their SHA-256 hashes differ): install the same version everywhere, and do not "
+                "edit the package while a sweep runs"
+            )
         for name in task.imports:
             importlib.import_module(name)
         base = _base_scenario(task.scenario_path, task.input_sha256)
@@ -955,7 +993,8 @@ def sweep(
         if r["variant"] in done:
             r.update(done[r["variant"]])
     n_skipped = len(done)
-    run_info = {"started": store.now_iso(), "command": command, "executor": None, "skipped": n_skipped}
+    run_info = {"started": store.now_iso(), "command": command, "executor": None, "skipped": n_skipped,
+                "code_sha256": code_sha256()}
     manifest["runs"].append(run_info)
     store.write_manifest(out, manifest)
     failed, finished = 0, n_skipped
