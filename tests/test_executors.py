@@ -111,10 +111,15 @@ def test_serial_processes_and_dask_give_bit_identical_sweeps(tmp_path):
     spec["sweep"]["detail"] = ["annual"]
     serial = bs.sweep(spec, executor="serial", out=tmp_path / "serial", progress=False)
     processes = bs.sweep(spec, executor="processes", workers=2, out=tmp_path / "processes", progress=False)
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        dask = bs.sweep(spec, executor="dask", scheduler=cluster.scheduler_address, out=tmp_path / "dask",
-                        progress=False)
+    environ = dict(os.environ)  # Dask's nanny leaves its worker variables in this process's environment
+    try:
+        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            dask = bs.sweep(spec, executor="dask", scheduler=cluster.scheduler_address, out=tmp_path / "dask",
+                            progress=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     assert serial.n_done == processes.n_done == dask.n_done == 9
     assert dask.executor["cluster"] == "existing" and dask.executor["workers"] == 2
     for other in (processes, dask):
@@ -124,3 +129,22 @@ def test_serial_processes_and_dask_give_bit_identical_sweeps(tmp_path):
         # the variants ran in other processes than this one
         assert os.getpid() not in {int(w.rsplit(":", 1)[1]) for w in other.status["worker"]}
     assert serial.status["worker"].nunique() == 1
+
+
+def test_a_dask_executor_starts_and_closes_its_own_local_cluster(monkeypatch):
+    import dask
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as another LocalCluster leaves it
+    environ = dict(os.environ)
+    ex = DaskExecutor(workers=1)
+    with ex:
+        cluster = ex._cluster
+        env = ex._client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+        got = list(ex.imap_unordered(math.sqrt, [16.0, -1.0]))
+        assert ex.describe()["cluster"] == "local" and ex.workers == 1
+    # workers keep glibc's memory trimming (see DaskExecutor), one BLAS thread each
+    assert list(env.values()) == [(None, "1")]
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") is not None
+    assert got[0][:2] == (16.0, 4.0) and isinstance(got[1][2], ValueError)
+    assert ex._client is None and ex._cluster is None and cluster.status.name == "closed"
+    assert dict(os.environ) == environ  # the caller's environment is left as it was
