@@ -55,33 +55,22 @@ def _axis(name: str, unit: str) -> str:
 
 @contextlib.contextmanager
 def _style():
-    """rcParams for the charts, as a context.
+    """The package's chart style (:func:`benefitshare.plots.chart_style`), as a context.
 
     Interactive mode is kept as the body leaves it: in Jupyter the inline backend switches it on
-    when the session's first figure is created, and restoring it on leaving the context would
-    stop later figures from being shown.
+    when the session's first figure is created, and restoring it on leaving the style's
+    ``rc_context`` would stop later figures from being shown.
     """
     import matplotlib as mpl
 
-    with mpl.rc_context(_RC):
+    from .plots import chart_style
+
+    with chart_style():
         try:
             yield
         finally:
             interactive = mpl.is_interactive()
     mpl.interactive(interactive)
-
-
-_RC = {
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8.5,
-    "savefig.dpi": 120,
-    "savefig.bbox": "tight",
-}
 
 
 def _tick(value) -> str:
@@ -231,8 +220,8 @@ def metric_by_input(frame: pd.DataFrame, metric: str = "npv_yuan", *, party: str
                      x=0.01, ha="left", fontsize=10.5)
         if len(rules) > 1:
             fig.legend(handles, texts, loc="lower center", ncol=min(4, len(rules)), frameon=False,
-                       bbox_to_anchor=(0.5, -0.02))
-            fig.tight_layout(rect=(0, 0.06 + 0.03 * (len(rules) > 4), 1, 0.97))
+                       bbox_to_anchor=(0.5, 0.005))
+            fig.tight_layout(rect=(0, (0.4 + 0.2 * (len(rules) > 4)) / fig.get_figheight(), 1, 0.97))
         else:
             fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
