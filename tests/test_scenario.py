@@ -476,3 +476,14 @@ def test_shipped_headline_expected_values_hold(path):
     for key, value in expected.items():
         assert key in headline, f"{path.name}: header.expected.{key} is not a headline figure ({sorted(headline)})"
         assert headline[key] == pytest.approx(value, rel=1e-6), f"{path.name}: header.expected.{key}"
+
+
+def test_a_value_of_neither_union_kind_gets_one_clear_message(reference):
+    with pytest.raises(bs.ScenarioError, match=r"model\.sales_growth_rate = 'x': has the wrong type: give a table") as err:
+        reference.with_overrides({"model.sales_growth_rate": "x"})
+    assert "constrained" not in str(err.value) and str(err.value).startswith("1 problem")
+
+
+def test_a_scalar_growth_rate_is_bounded_like_its_year_steps(reference):
+    with pytest.raises(bs.ScenarioError, match=r"model\.sales_growth_rate = 0\.9: Input should be less than or equal to 0\.5"):
+        reference.with_overrides({"model.sales_growth_rate": 0.9})

@@ -492,7 +492,7 @@ def test_chart_style_keeps_interactive_mode_switched_on_inside_it():
     was = mpl.is_interactive()
     mpl.interactive(False)
     try:
-        with plots_sweep._style():
+        with plots_sweep.chart_style():
             mpl.interactive(True)
         assert mpl.is_interactive()
     finally:

@@ -10,6 +10,7 @@ installed; otherwise the Chinese parts are dropped, so no label is drawn as empt
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import textwrap
@@ -95,12 +96,18 @@ def money_unit() -> str:
     return "亿元 (100 million yuan)" if cjk_font() else "100 million yuan"
 
 
+@contextlib.contextmanager
 def chart_style():
-    """rcParams for every chart (a context manager): a Chinese-capable font first when installed."""
+    """rcParams for every chart (a context manager): a Chinese-capable font first when installed.
+
+    Interactive mode is kept as the body leaves it: in Jupyter the inline backend switches it on
+    when the session's first figure is created, and restoring it on leaving the ``rc_context``
+    would stop later figures from being shown.
+    """
     import matplotlib as mpl
 
     families = [cjk_font()] if cjk_font() else []
-    return mpl.rc_context(
+    with mpl.rc_context(
         {
             "font.family": "sans-serif",
             "font.sans-serif": [*families, "DejaVu Sans"],
@@ -115,7 +122,12 @@ def chart_style():
             "savefig.dpi": 120,
             "savefig.bbox": "tight",
         }
-    )
+    ):
+        try:
+            yield
+        finally:
+            interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
 
 
 def rule_labels(result) -> dict[str, str]:

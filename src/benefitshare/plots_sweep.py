@@ -8,12 +8,12 @@ by their midpoints. matplotlib is imported only when a chart is drawn.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .plots import chart_style
 from .sweep import _input_columns, _levels, _pick
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
@@ -51,26 +51,6 @@ def metric_label(metric: str) -> tuple[float, str, str]:
 
 def _axis(name: str, unit: str) -> str:
     return f"{name} [{unit}]" if unit else name
-
-
-@contextlib.contextmanager
-def _style():
-    """The package's chart style (:func:`benefitshare.plots.chart_style`), as a context.
-
-    Interactive mode is kept as the body leaves it: in Jupyter the inline backend switches it on
-    when the session's first figure is created, and restoring it on leaving the style's
-    ``rc_context`` would stop later figures from being shown.
-    """
-    import matplotlib as mpl
-
-    from .plots import chart_style
-
-    with chart_style():
-        try:
-            yield
-        finally:
-            interactive = mpl.is_interactive()
-    mpl.interactive(interactive)
 
 
 def _tick(value) -> str:
@@ -116,7 +96,7 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str = "npv_yuan", *, ru
              .groupby(["_y", "_x"], observed=True)[metric].mean().unstack("_x") / scale)
     values = cells.to_numpy(dtype=float)
     labels = dict(labels or {})
-    with _style():
+    with chart_style():
         if ax is None:
             fig, ax = plt.subplots(figsize=(1.6 + 0.8 * max(4, values.shape[1]), 1.3 + 0.55 * max(4, values.shape[0])),
                                    layout="constrained")
@@ -193,7 +173,7 @@ def metric_by_input(frame: pd.DataFrame, metric: str = "npv_yuan", *, party: str
     labels = dict(labels or {})
     ncols = max(1, min(ncols, len(names)))
     nrows = -(-len(names) // ncols)
-    with _style():
+    with chart_style():
         fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows + 0.5), sharey=True, squeeze=False)
         for ax, name in zip(axes.flat, names, strict=False):
             numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])

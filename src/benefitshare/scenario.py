@@ -90,7 +90,7 @@ class ModelSettings(_Model):
     projects: str = Field(min_length=1, description="CSV project table, relative to this file.")
     discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
     price_basis: Literal["nominal", "real"] = "nominal"
-    sales_growth_rate: dict[Year, Annotated[float, Field(ge=-0.5, le=0.5)]] | float = 0.0
+    sales_growth_rate: dict[Year, Annotated[float, Field(ge=-0.5, le=0.5)]] | Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
     depreciation_years: Annotated[int, Field(ge=1, le=60)] = 10
     loss_carryforward_years: Annotated[int, Field(ge=0, le=20)] = 5
     pit_effective_rate: Fraction = 0.03
@@ -585,10 +585,40 @@ def _extra_hint(loc: tuple) -> str:
     return "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "") + allowed
 
 
+def _is_type_tag(part) -> bool:
+    """Pydantic names the branch of a union in an error's location (``constrained-float``)."""
+    return isinstance(part, str) and ("[" in part or part.startswith(("constrained-", "function-")) or part in (
+        "float", "int", "str", "bool", "dict", "list"))
+
+
 def _pydantic_problems(exc: ValidationError, origins: _Origins, raw: dict) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    # for a union (a number or year steps), report the branch that matches the value's kind
+    by_loc: dict[tuple, list] = {}
+    for err in errors:
+        by_loc.setdefault(tuple(p for p in err["loc"] if not _is_type_tag(p)), []).append(err)
+    type_errors = {"dict_type", "float_type", "int_type", "float_parsing", "int_parsing", "list_type",
+                   "string_type", "bool_type", "bool_parsing"}
+    kinds = {"dict_type": "a table (such as year steps { 2026 = 0.5 })", "float_type": "a number",
+             "float_parsing": "a number", "int_type": "a whole number", "int_parsing": "a whole number",
+             "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
+             "bool_parsing": "true or false"}
+    kept = []
+    for loc, errs in by_loc.items():
+        deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_loc)
+        specific = [e for e in errs if e["type"] not in type_errors]
+        if specific:
+            kept.extend(specific)
+        elif deeper:
+            continue  # another branch of the union went further: report that one
+        elif len(errs) > 1:
+            wanted = " or ".join(dict.fromkeys(kinds.get(e["type"], e["type"]) for e in errs))
+            kept.append({**errs[0], "type": "union_type", "msg": f"has the wrong type: give {wanted}"})
+        else:
+            kept.extend(errs)
     problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+    for err in kept:
+        loc = tuple(p for p in err["loc"] if not _is_type_tag(p))
         # dict[int, ...] keys appear as '[key]' parts; keep them readable
         loc = tuple(p for p in loc if p not in ("function-after",))
         file = origins.file_for(loc)
