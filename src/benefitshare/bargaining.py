@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .glossary import COST_KINDS
-from .metrics import discount_factors
+from .metrics import party_discount_factors
 
 __all__ = [
     "CoalitionGame",
@@ -313,15 +313,6 @@ def project_to_simplex(x: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------ games from the engine
-
-
-def party_discount_factors(spec, years) -> np.ndarray:
-    """Discount factors (K, Y) at each party's rate (the scenario's rate where a party has none)."""
-    rates = [
-        p.discount_rate if p.discount_rate is not None else spec.model.discount_rate
-        for p in spec.parties.values()
-    ]
-    return discount_factors(np.array(rates), years)
 
 
 @dataclasses.dataclass(frozen=True)

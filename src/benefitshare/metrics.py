@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["discount_factors", "npv_yuan", "payback_year"]
+__all__ = ["discount_factors", "party_discount_factors", "npv_yuan", "payback_year"]
 
 
 def discount_factors(rate, years, base_year=None):
@@ -29,6 +29,15 @@ def discount_factors(rate, years, base_year=None):
     base = years[0] if base_year is None else base_year
     r = np.asarray(rate, dtype=float)
     return (1.0 + r[..., None]) ** -(years - base).astype(float)
+
+
+def party_discount_factors(spec, years) -> np.ndarray:
+    """Discount factors (K, Y) at each party's rate (the scenario's rate where a party has none)."""
+    rates = [
+        p.discount_rate if p.discount_rate is not None else spec.model.discount_rate
+        for p in spec.parties.values()
+    ]
+    return discount_factors(np.array(rates), years)
 
 
 def npv_yuan(flows_yuan, factors):

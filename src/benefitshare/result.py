@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from .metrics import discount_factors, npv_yuan, payback_year
+from .metrics import npv_yuan, party_discount_factors, payback_year
 
 __all__ = ["Result"]
 
@@ -61,9 +61,7 @@ class Accumulator:
         self.paths: dict[str, np.ndarray] = {}
         self.scalars: dict[str, list] = {k: [] for k in ("npv_rdk", "revenue_rdk", "pool_share_total_rdk", "payback_rdk", "standalone_npv_dk", "costs_total_dk", "pool_total_d")}
         self.counts: dict[str, np.ndarray] = {}
-        spec = scenario.spec
-        rates = [p.discount_rate if p.discount_rate is not None else spec.model.discount_rate for p in spec.parties.values()]
-        self.factors_ky = discount_factors(np.array(rates), scenario.years)
+        self.factors_ky = party_discount_factors(scenario.spec, scenario.years)
 
     def add(self, c) -> None:
         """Fold in one :class:`~benefitshare.pipeline.ChunkOutput`."""
@@ -224,9 +222,7 @@ class Result:
         return self.revenue_rdky - self.costs_dky[None]
 
     def discount_factors_ky(self) -> np.ndarray:
-        spec = self.scenario.spec
-        rates = [p.discount_rate if p.discount_rate is not None else spec.model.discount_rate for p in spec.parties.values()]
-        return discount_factors(np.array(rates), self.years)
+        return party_discount_factors(self.scenario.spec, self.years)
 
     def npv_rdk(self) -> np.ndarray:
         """NPV of each party's net benefit per rule and kept draw [yuan], at its discount rate."""
