@@ -135,7 +135,9 @@ def main(argv=None) -> None:
             f"{per_call * draws / wall:.0f}x faster"
         )
     if "numba" in results and "numpy" in results:
-        print(f"compiled / NumPy engine throughput: {results['numba'][1] / results['numpy'][1]:.1f}x")
+        print(
+            f"compiled / NumPy engine throughput: {results['numba'][1] / results['numpy'][1]:.1f}x"
+        )
 
     if not args.skip_memory:
         sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]

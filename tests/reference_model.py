@@ -17,7 +17,18 @@ import math
 import tomllib
 from importlib import resources
 
-TAXES = ("vat", "cit", "pit", "umt", "edu", "local_edu", "property", "land_use", "stamp", "land_transfer")
+TAXES = (
+    "vat",
+    "cit",
+    "pit",
+    "umt",
+    "edu",
+    "local_edu",
+    "property",
+    "land_use",
+    "stamp",
+    "land_transfer",
+)
 TIERS = ("central", "provincial", "city", "county")
 LOCAL_TIERS = ("city", "county")
 COST_KINDS = ("infrastructure", "subsidy", "land_acquisition", "platform_capital", "other")
@@ -179,9 +190,16 @@ def rule_equity_proportional(pool, ctx, equity=None):
     return _shares_each_year(pool, ctx, lambda y: shares)
 
 
-def rule_relocation_cap_sunset(pool, ctx, origin=None, origin_share=0.5, base_years=3,
-                               extension_years=2, cap_years_of_pre_move_tax=3.0,
-                               eligibility_threshold_yuan=20_000_000.0):
+def rule_relocation_cap_sunset(
+    pool,
+    ctx,
+    origin=None,
+    origin_share=0.5,
+    base_years=3,
+    extension_years=2,
+    cap_years_of_pre_move_tax=3.0,
+    eligibility_threshold_yuan=20_000_000.0,
+):
     origin = ctx.partner if origin is None else origin
     out = _zeros(ctx)
     for p, row in enumerate(pool):
@@ -241,8 +259,15 @@ def rule_tiered(pool, ctx, brackets):
     return out
 
 
-def rule_cost_recovery_first(pool, ctx, shares, recovering_party=None, outlay_yuan=None,
-                             cost_kinds=("infrastructure",), recovery_rate=1.0):
+def rule_cost_recovery_first(
+    pool,
+    ctx,
+    shares,
+    recovering_party=None,
+    outlay_yuan=None,
+    cost_kinds=("infrastructure",),
+    recovery_rate=1.0,
+):
     party = ctx.partner if recovering_party is None else recovering_party
     if outlay_yuan is None:
         outlay_yuan = sum(sum(ctx.costs[kind][party]) for kind in cost_kinds)
@@ -291,7 +316,9 @@ def apply_rule(name: str, pool, ctx: Ctx, params: dict):
         if name == "phased_schedule" and key == "schedule":
             value = {int(k): v for k, v in value.items()}
         if name == "tiered" and key == "brackets":
-            value = [{"up_to_yuan": b.get("up_to_yuan"), "shares": b["shares"]} for b in _plain(value)]
+            value = [
+                {"up_to_yuan": b.get("up_to_yuan"), "shares": b["shares"]} for b in _plain(value)
+            ]
         kwargs[key] = value
     return SCALAR_RULES[name](pool, ctx, **kwargs)
 
@@ -320,14 +347,23 @@ class Reference:
     def revenue(self, rule: str, party: str) -> list[float]:
         return [
             s + r + d
-            for s, r, d in zip(self.pool_share[rule][party], self.retained[party], self.dividends[party], strict=True)
+            for s, r, d in zip(
+                self.pool_share[rule][party],
+                self.retained[party],
+                self.dividends[party],
+                strict=True,
+            )
         ]
 
     def party_costs(self, party: str) -> list[float]:
-        return [sum(self.costs[kind][party][y] for kind in COST_KINDS) for y in range(len(self.years))]
+        return [
+            sum(self.costs[kind][party][y] for kind in COST_KINDS) for y in range(len(self.years))
+        ]
 
     def net(self, rule: str, party: str) -> list[float]:
-        return [r - c for r, c in zip(self.revenue(rule, party), self.party_costs(party), strict=True)]
+        return [
+            r - c for r, c in zip(self.revenue(rule, party), self.party_costs(party), strict=True)
+        ]
 
     def npv(self, rule: str, party: str) -> float:
         return npv(self.net(rule, party), self.discount_rate[party])
@@ -386,7 +422,9 @@ def run_reference(scenario) -> Reference:
             va.append(sales[-1] * row.value_added_rate)
             operating.append(on)
             profits.append(
-                capacity * (row.profit_margin * full_sales + depreciation) - depreciation if on else 0.0
+                capacity * (row.profit_margin * full_sales + depreciation) - depreciation
+                if on
+                else 0.0
             )
         taxable = taxable_after_losses(profits, m.loss_carryforward_years)
 
@@ -407,18 +445,27 @@ def run_reference(scenario) -> Reference:
                 "edu": rate("rates.edu", year) * (1 - relief) * vat,
                 "local_edu": rate("rates.local_edu", year) * (1 - relief) * vat,
                 "property": (
-                    rate("rates.property_cost_basis", year) * (1 - m.property_tax_deduction_rate)
-                    * (1 - relief) * row.building_value_yuan if operating[i] else 0.0
+                    rate("rates.property_cost_basis", year)
+                    * (1 - m.property_tax_deduction_rate)
+                    * (1 - relief)
+                    * row.building_value_yuan
+                    if operating[i]
+                    else 0.0
                 ),
                 "land_use": (
                     row.land_mu * M2_PER_MU * park.land_use_tax_yuan_per_m2 * (1 - relief)
-                    if year >= row.start_year else 0.0
+                    if year >= row.start_year
+                    else 0.0
                 ),
                 "stamp": (
-                    rate("rates.stamp_sales_contract", year) * (sales[i] if m.stamp_on_sales else 0.0)
+                    rate("rates.stamp_sales_contract", year)
+                    * (sales[i] if m.stamp_on_sales else 0.0)
                     + rate("rates.stamp_construction_contract", year) * capex[i]
-                ) * (1 - relief),
-                "land_transfer": row.land_mu * park.land_price_yuan_per_mu if year == row.start_year else 0.0,
+                )
+                * (1 - relief),
+                "land_transfer": row.land_mu * park.land_price_yuan_per_mu
+                if year == row.start_year
+                else 0.0,
             }
             in_rebate_window = operating[i] and year < op_start + row.rebate_years
             local_net = 0.0
@@ -428,7 +475,10 @@ def run_reference(scenario) -> Reference:
                 central = rate(f"central_share.{t}", year)
                 prov_steps = spec.tiers.provincial_share.get(t)
                 provincial = step_value(prov_steps, year) if prov_steps else 0.0
-                parts = {"central": amount * central, "provincial": amount * (1 - central) * provincial}
+                parts = {
+                    "central": amount * central,
+                    "provincial": amount * (1 - central) * provincial,
+                }
                 local = amount - parts["central"] - parts["provincial"]
                 parts["county"] = local * park.county_share
                 parts["city"] = local - parts["county"]
@@ -497,11 +547,15 @@ def run_reference(scenario) -> Reference:
         partner=next(k for k, v in spec.parties.items() if v.role == "partner"),
         relocated=[r.relocated for r in rows],
         pre_move_tax=[r.pre_move_annual_tax_yuan for r in rows],
-        full_production_year=[r.start_year + r.construction_years + r.ramp_up_years - 1 for r in rows],
+        full_production_year=[
+            r.start_year + r.construction_years + r.ramp_up_years - 1 for r in rows
+        ],
         equity=equity,
         costs=costs,
     )
-    pool_total = [sum(pool_by_tax[t][p][i] for t in pool_by_tax for p in range(len(rows))) for i in range(Y)]
+    pool_total = [
+        sum(pool_by_tax[t][p][i] for t in pool_by_tax for p in range(len(rows))) for i in range(Y)
+    ]
     pool_share = {}
     for rule_spec in spec.rules:
         got = _zeros(ctx)
@@ -521,7 +575,9 @@ def run_reference(scenario) -> Reference:
                     in_window = (clause.from_year is None or year >= clause.from_year) and (
                         clause.to_year is None or year <= clause.to_year
                     )
-                    amount = sum(pool_by_tax[t][p][i] for t in taxes) if in_scope and in_window else 0.0
+                    amount = (
+                        sum(pool_by_tax[t][p][i] for t in taxes) if in_scope and in_window else 0.0
+                    )
                     line.append(amount)
                     covered[p][i] += amount
                 sub.append(line)

@@ -24,8 +24,17 @@ from benefitshare.scenario import json_schema  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "scenarios" / "reference.toml"
 TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
-RUN_FILES = {"summary.csv", "annual.csv", "flows.csv", "statistics.csv", "costs.csv", "manifest.json",
-             "annual_allocation.png", "cumulative_share.png", "flows.png"}
+RUN_FILES = {
+    "summary.csv",
+    "annual.csv",
+    "flows.csv",
+    "statistics.csv",
+    "costs.csv",
+    "manifest.json",
+    "annual_allocation.png",
+    "cumulative_share.png",
+    "flows.png",
+}
 
 
 def _script() -> str:
@@ -80,8 +89,19 @@ def test_run_tables_match_the_python_api(ref_run, reference):
 def test_run_manifest_records_the_run(ref_run):
     folder = ref_run[2]
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    for key in ("benefitshare_version", "git_commit", "inputs_sha256", "seed", "draws", "sampler",
-                "timings_s", "command", "environment", "created_utc", "outputs_sha256"):
+    for key in (
+        "benefitshare_version",
+        "git_commit",
+        "inputs_sha256",
+        "seed",
+        "draws",
+        "sampler",
+        "timings_s",
+        "command",
+        "environment",
+        "created_utc",
+        "outputs_sha256",
+    ):
         assert key in m, key
     assert m["benefitshare_version"] == bs.__version__
     assert m["draws"] == 1 and m["seed"] is None
@@ -89,14 +109,19 @@ def test_run_manifest_records_the_run(ref_run):
     assert m["environment"]["python"] == ".".join(map(str, sys.version_info[:3]))
     assert {"load_s", "run_s", "write_s"} <= set(m["timings_s"])
     # inputs: the scenario and its project table, hashed as they are on disk
-    on_disk = {io.file_sha256(REFERENCE), io.file_sha256(REFERENCE.parent / "reference_projects.csv")}
+    on_disk = {
+        io.file_sha256(REFERENCE),
+        io.file_sha256(REFERENCE.parent / "reference_projects.csv"),
+    }
     assert set(m["inputs_sha256"].values()) == on_disk
     # outputs: every other file of the folder
     assert set(m["outputs_sha256"]) == RUN_FILES - {"manifest.json"}
     for name, sha in m["outputs_sha256"].items():
         assert io.file_sha256(folder / name) == sha
     if shutil.which("git"):
-        git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+        git = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
         assert m["git_commit"] == (git.stdout.strip() if git.returncode == 0 else None)
 
 
@@ -116,15 +141,32 @@ def test_run_prints_headline_and_comparison(ref_run, reference):
 
 def test_run_overrides_and_rule_selection(tmp_path, capsys):
     out = tmp_path / "out"
-    status = cli.main(["run", str(TINY), "--out", str(out), "--name", "dr", "--no-charts", "-q",
-                       "--set", "model.discount_rate=0.03", "--set", "rules[fixed_50_5y].params.term_years=3",
-                       "--rules", "fixed_50_5y,host"])
+    status = cli.main(
+        [
+            "run",
+            str(TINY),
+            "--out",
+            str(out),
+            "--name",
+            "dr",
+            "--no-charts",
+            "-q",
+            "--set",
+            "model.discount_rate=0.03",
+            "--set",
+            "rules[fixed_50_5y].params.term_years=3",
+            "--rules",
+            "fixed_50_5y,host",
+        ]
+    )
     assert status == 0, capsys.readouterr().err
     m = json.loads((out / "dr" / "manifest.json").read_text(encoding="utf-8"))
     overrides = {"model.discount_rate": 0.03, "rules[fixed_50_5y].params.term_years": 3}
     assert m["overrides"] == overrides
     assert [r["name"] for r in m["rules"]] == ["fixed_50_5y", "host"]
-    expected = bs.run(bs.load_scenario(TINY, overrides=overrides), rules=["fixed_50_5y", "host"]).summary()
+    expected = bs.run(
+        bs.load_scenario(TINY, overrides=overrides), rules=["fixed_50_5y", "host"]
+    ).summary()
     got = pd.read_csv(out / "dr" / "summary.csv")
     pd.testing.assert_series_equal(got["npv_yuan"], expected["npv_yuan"], rtol=1e-12)
     assert not any(p.suffix == ".png" for p in (out / "dr").iterdir())
@@ -133,17 +175,37 @@ def test_run_overrides_and_rule_selection(tmp_path, capsys):
 
 def test_run_with_draws_passes_seed_and_sampler(tmp_path, capsys):
     out = tmp_path / "out"
-    status = cli.main(["run", str(REFERENCE), "--out", str(out), "--draws", "16", "--seed", "7",
-                       "--sampler", "lhs", "--rules", "fixed_50_50", "--no-charts"])
+    status = cli.main(
+        [
+            "run",
+            str(REFERENCE),
+            "--out",
+            str(out),
+            "--draws",
+            "16",
+            "--seed",
+            "7",
+            "--sampler",
+            "lhs",
+            "--rules",
+            "fixed_50_50",
+            "--no-charts",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 0, captured.err
     m = json.loads((out / "reference" / "manifest.json").read_text(encoding="utf-8"))
     assert m["draws"] == 16 and m["sampler"] == "lhs" and m["seed"]["entropy"] == 7
     assert m["uncertain_inputs"]  # the reference scenario declares its uncertain inputs
     s = pd.read_csv(out / "reference" / "summary.csv")
-    expected = bs.run(bs.load_scenario(REFERENCE), draws=16, seed=7, sampler="lhs", rules=["fixed_50_50"]).summary()
+    expected = bs.run(
+        bs.load_scenario(REFERENCE), draws=16, seed=7, sampler="lhs", rules=["fixed_50_50"]
+    ).summary()
     pd.testing.assert_series_equal(s["npv_p5_yuan"], expected["npv_p5_yuan"], rtol=1e-12)
-    assert "NPV P5" in captured.out and f"{expected['npv_p95_yuan'].iloc[0] / 1e8:,.2f}" in captured.out
+    assert (
+        "NPV P5" in captured.out
+        and f"{expected['npv_p95_yuan'].iloc[0] / 1e8:,.2f}" in captured.out
+    )
 
 
 def test_run_twice_swaps_the_folder_atomically(tmp_path, capsys):
@@ -153,7 +215,9 @@ def test_run_twice_swaps_the_folder_atomically(tmp_path, capsys):
     (out / "tiny" / "stale.txt").write_text("from an older run", encoding="utf-8")
     assert cli.main([*args, "--set", "model.discount_rate=0.04"]) == 0
     assert not (out / "tiny" / "stale.txt").exists()
-    assert json.loads((out / "tiny" / "manifest.json").read_text())["overrides"] == {"model.discount_rate": 0.04}
+    assert json.loads((out / "tiny" / "manifest.json").read_text())["overrides"] == {
+        "model.discount_rate": 0.04
+    }
     assert os.listdir(out) == ["tiny"]
 
 
@@ -181,7 +245,9 @@ def test_unexpected_error_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert cli.main(["run", str(TINY), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "engine exploded" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (
+        "engine exploded" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    )
     assert cli.main(["--debug", "run", str(TINY), "--out", str(out)]) == 1
     assert "Traceback" in capsys.readouterr().err
     assert cli.main(["run", str(TINY), "--out", str(out), "--debug"]) == 1
@@ -247,13 +313,21 @@ def test_malformed_toml_exit_2(broken_toml, tmp_path, capsys):
 def test_console_script_in_a_subprocess(tmp_path, broken_toml):
     script = _script()
     out = tmp_path / "out"
-    done = subprocess.run([script, "run", str(TINY), "--out", str(out), "--no-charts"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [script, "run", str(TINY), "--out", str(out), "--no-charts"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Rules compared" in done.stdout and "fixed_50_5y" in done.stdout
     assert (out / "tiny" / "manifest.json").is_file()
-    bad = subprocess.run([script, "run", str(broken_toml), "--out", str(tmp_path / "bad")],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [script, "run", str(broken_toml), "--out", str(tmp_path / "bad")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert "not valid TOML" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()
@@ -301,7 +375,11 @@ def test_report_from_a_run_folder(ref_run, capsys):
     page = (folder / "report.html").read_text(encoding="utf-8")
     s = pd.read_csv(folder / "summary.csv")
     for row in s.itertuples():
-        assert row.rule in md and f"{row.npv_yuan / 1e8:,.2f}" in md and f"{row.npv_yuan / 1e8:,.2f}" in page
+        assert (
+            row.rule in md
+            and f"{row.npv_yuan / 1e8:,.2f}" in md
+            and f"{row.npv_yuan / 1e8:,.2f}" in page
+        )
     assert md.count("](") == 3 and "(flows.png)" in md
     assert page.count("data:image/png;base64,") == 3
     sha = json.loads((folder / "manifest.json").read_text())["inputs_sha256"]

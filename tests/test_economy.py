@@ -13,7 +13,10 @@ YEARS = np.arange(2026, 2034)
 def test_capex_follows_phasing_from_the_start_year():
     phasing = np.array([[0.4, 0.6, 0.0], [1 / 3, 1 / 3, 1 / 3]])
     capex = economy.capex_yuan(
-        np.array([100.0, 90.0]).reshape(1, 2, 1), np.array([2027, 2026]).reshape(1, 2, 1), phasing, YEARS
+        np.array([100.0, 90.0]).reshape(1, 2, 1),
+        np.array([2027, 2026]).reshape(1, 2, 1),
+        phasing,
+        YEARS,
     )
     assert capex.shape == (1, 2, len(YEARS))
     np.testing.assert_allclose(capex[0, 0], [0, 40, 60, 0, 0, 0, 0, 0])
@@ -31,9 +34,13 @@ def test_capex_after_the_horizon_is_dropped_and_draws_broadcast():
 
 
 def test_capacity_ramps_up_linearly_and_reaches_one_in_the_last_ramp_year():
-    cap = economy.capacity_fraction(np.array(2028).reshape(1, 1, 1), np.array(4).reshape(1, 1, 1), YEARS)
+    cap = economy.capacity_fraction(
+        np.array(2028).reshape(1, 1, 1), np.array(4).reshape(1, 1, 1), YEARS
+    )
     np.testing.assert_allclose(cap[0, 0], [0, 0, 0.25, 0.5, 0.75, 1, 1, 1])
-    cap = economy.capacity_fraction(np.array(2026).reshape(1, 1, 1), np.array(1).reshape(1, 1, 1), YEARS)
+    cap = economy.capacity_fraction(
+        np.array(2026).reshape(1, 1, 1), np.array(1).reshape(1, 1, 1), YEARS
+    )
     np.testing.assert_allclose(cap[0, 0], 1.0)
     assert economy.operation_start_year(2026, 2) == 2028
 
@@ -42,12 +49,17 @@ def test_growth_index_starts_at_one_and_compounds_from_the_second_year():
     g = np.array([0.5, 0.1, 0.1, -0.5])  # the first year's rate is ignored: index is relative to it
     np.testing.assert_allclose(economy.growth_index(g, np.arange(4)), [1.0, 1.1, 1.21, 0.605])
     np.testing.assert_allclose(economy.growth_index(0.02, np.arange(3)), [1.0, 1.02, 1.0404])
-    np.testing.assert_allclose(economy.growth_index(np.zeros((1, 1, 3)), np.arange(3)), np.ones((1, 1, 3)))
+    np.testing.assert_allclose(
+        economy.growth_index(np.zeros((1, 1, 3)), np.arange(3)), np.ones((1, 1, 3))
+    )
 
 
 def test_full_capacity_sales_scale_with_investment_output_and_index():
-    sales = economy.full_capacity_sales_yuan(np.full((1, 2, 1), 100.0), np.array([2.0, 0.5]).reshape(1, 2, 1),
-                                             np.array([1.0, 1.1]).reshape(1, 1, 2))
+    sales = economy.full_capacity_sales_yuan(
+        np.full((1, 2, 1), 100.0),
+        np.array([2.0, 0.5]).reshape(1, 2, 1),
+        np.array([1.0, 1.1]).reshape(1, 1, 2),
+    )
     np.testing.assert_allclose(sales[0], [[200, 220], [50, 55]])
 
 
@@ -95,4 +107,6 @@ def test_loss_carryforward_does_not_depend_on_the_number_of_leading_axes(shape):
 
 def test_losses_of_one_project_or_draw_do_not_offset_another():
     profit = np.array([[[-100.0, 50.0], [0.0, 50.0]], [[0.0, 50.0], [-20.0, 50.0]]])
-    np.testing.assert_allclose(economy.taxable_income_yuan(profit, 5), [[[0, 0], [0, 50]], [[0, 50], [0, 30]]])
+    np.testing.assert_allclose(
+        economy.taxable_income_yuan(profit, 5), [[[0, 0], [0, 50]], [[0, 50], [0, 30]]]
+    )

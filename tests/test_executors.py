@@ -46,7 +46,10 @@ def test_registry_lists_the_three_backends():
     [
         ({"executor": "proceses"}, "unknown executor 'proceses'; did you mean 'processes'"),
         ({"executor": "mpi"}, "valid: dask, processes, serial"),
-        ({"executor": "processes", "scheduler": "tcp://h:8786"}, "--scheduler is for the dask executor"),
+        (
+            {"executor": "processes", "scheduler": "tcp://h:8786"},
+            "--scheduler is for the dask executor",
+        ),
         ({"executor": "processes", "workers": 0}, "workers must be a whole number >= 1"),
         ({"executor": "serial", "workers": 2}, "the serial executor has one worker"),
     ],
@@ -63,7 +66,9 @@ def test_objects_are_accepted_and_registered_names_resolve():
         wrapped = get_executor(pool)
         assert isinstance(wrapped, PoolExecutor) and wrapped.workers == 2
         with wrapped:
-            got = {item: (res, err) for item, res, err in wrapped.imap_unordered(math.sqrt, [4, -1, 9])}
+            got = {
+                item: (res, err) for item, res, err in wrapped.imap_unordered(math.sqrt, [4, -1, 9])
+            }
     assert got[4] == (2.0, None) and got[9] == (3.0, None)
     assert got[-1][0] is None and isinstance(got[-1][1], ValueError)
 
@@ -106,17 +111,34 @@ def test_serial_processes_and_dask_give_bit_identical_sweeps(tmp_path):
 
     scenario = write_scenario(tmp_path)
     spec = sweep_dict(scenario, draws=40, shares=(0.2, 0.5, 0.8), growth=(0.0, 0.02))
-    spec["uncertainties"] = {"design": "lhs", "samples": 3, "inputs": [
-        {"name": "growth", "path": "model.sales_growth_rate", "low": 0.0, "high": 0.03}]}
+    spec["uncertainties"] = {
+        "design": "lhs",
+        "samples": 3,
+        "inputs": [{"name": "growth", "path": "model.sales_growth_rate", "low": 0.0, "high": 0.03}],
+    }
     spec["sweep"]["detail"] = ["annual"]
     serial = bs.sweep(spec, executor="serial", out=tmp_path / "serial", progress=False)
-    processes = bs.sweep(spec, executor="processes", workers=2, out=tmp_path / "processes", progress=False)
-    environ = dict(os.environ)  # Dask's nanny leaves its worker variables in this process's environment
+    processes = bs.sweep(
+        spec, executor="processes", workers=2, out=tmp_path / "processes", progress=False
+    )
+    environ = dict(
+        os.environ
+    )  # Dask's nanny leaves its worker variables in this process's environment
     try:
-        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                          dashboard_address=None) as cluster:
-            dask = bs.sweep(spec, executor="dask", scheduler=cluster.scheduler_address, out=tmp_path / "dask",
-                            progress=False)
+        with LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster:
+            dask = bs.sweep(
+                spec,
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+                out=tmp_path / "dask",
+                progress=False,
+            )
     finally:
         os.environ.clear()
         os.environ.update(environ)
@@ -124,8 +146,11 @@ def test_serial_processes_and_dask_give_bit_identical_sweeps(tmp_path):
     assert dask.executor["cluster"] == "existing" and dask.executor["workers"] == 2
     for other in (processes, dask):
         pd.testing.assert_frame_equal(other.frame, serial.frame, check_exact=True)
-        pd.testing.assert_frame_equal(bs.load_sweep(other.out, "annual"), bs.load_sweep(serial.out, "annual"),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            bs.load_sweep(other.out, "annual"),
+            bs.load_sweep(serial.out, "annual"),
+            check_exact=True,
+        )
         # the variants ran in other processes than this one
         assert os.getpid() not in {int(w.rsplit(":", 1)[1]) for w in other.status["worker"]}
     assert serial.status["worker"].nunique() == 1
@@ -139,7 +164,9 @@ def test_a_dask_executor_starts_and_closes_its_own_local_cluster(monkeypatch):
     ex = DaskExecutor(workers=1)
     with ex:
         cluster = ex._cluster
-        env = ex._client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+        env = ex._client.run(
+            lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"))
+        )
         got = list(ex.imap_unordered(math.sqrt, [16.0, -1.0]))
         assert ex.describe()["cluster"] == "local" and ex.workers == 1
     # workers keep glibc's memory trimming (see DaskExecutor), one BLAS thread each

@@ -167,13 +167,22 @@ def test_git_commit_without_git_or_on_timeout_is_none(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_commit_of_a_repository(tmp_path):
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     (tmp_path / "s.toml").write_text("x = 1\n", encoding="utf-8")
     for cmd in (["init", "-q"], ["add", "s.toml"], ["commit", "-q", "-m", "init"]):
         subprocess.run(["git", "-C", str(tmp_path), *cmd], check=True, env=env)
-    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     assert io.git_commit(tmp_path / "s.toml") == head
 
 
@@ -184,8 +193,9 @@ def tiny_result():
 
 
 def test_run_manifest_fields(tiny_result):
-    m = io.run_manifest(tiny_result, command="benefitshare run x", overrides={"a.b": 1},
-                        timings={"load_s": 0.1})
+    m = io.run_manifest(
+        tiny_result, command="benefitshare run x", overrides={"a.b": 1}, timings={"load_s": 0.1}
+    )
     assert m["benefitshare_version"] == bs.__version__
     assert m["inputs_sha256"] == tiny_result.scenario.input_files
     assert [r["name"] for r in m["rules"]] == tiny_result.rule_names
@@ -205,8 +215,10 @@ def test_write_run_tables_and_manifest_hashes(tiny_result, tmp_path):
     assert set(manifest["outputs_sha256"]) == set(io.RUN_TABLES)
     for name, sha in manifest["outputs_sha256"].items():
         assert io.file_sha256(dest / name) == sha
-    pd.testing.assert_frame_equal(pd.read_csv(dest / "summary.csv")[["rule", "party"]],
-                                  tiny_result.summary()[["rule", "party"]])
+    pd.testing.assert_frame_equal(
+        pd.read_csv(dest / "summary.csv")[["rule", "party"]],
+        tiny_result.summary()[["rule", "party"]],
+    )
     assert _hidden(tmp_path) == []
 
 
@@ -225,7 +237,9 @@ def test_read_run_round_trip_and_missing_manifest(tiny_result, tmp_path):
 
 def test_write_run_extra_files_are_written_and_hashed(tiny_result, tmp_path):
     dest = tmp_path / "tiny"
-    io.write_run(tiny_result, dest, manifest={}, charts=False, extra_files={"fan.png": b"\x89PNG fake"})
+    io.write_run(
+        tiny_result, dest, manifest={}, charts=False, extra_files={"fan.png": b"\x89PNG fake"}
+    )
     manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
     assert (dest / "fan.png").read_bytes() == b"\x89PNG fake"
     assert manifest["outputs_sha256"]["fan.png"] == hashlib.sha256(b"\x89PNG fake").hexdigest()
@@ -234,7 +248,9 @@ def test_write_run_extra_files_are_written_and_hashed(tiny_result, tmp_path):
 @pytest.mark.parametrize("name", ["../x.png", "manifest.json", ".hidden", "a/b.png"])
 def test_write_run_refuses_bad_extra_file_names_and_writes_nothing(tiny_result, tmp_path, name):
     with pytest.raises(ValueError, match="plain file name"):
-        io.write_run(tiny_result, tmp_path / "tiny", manifest={}, charts=False, extra_files={name: b"x"})
+        io.write_run(
+            tiny_result, tmp_path / "tiny", manifest={}, charts=False, extra_files={name: b"x"}
+        )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -45,8 +45,13 @@ def test_engines_agree_on_sampled_draws(reference):
 
 
 def test_engines_agree_when_the_pool_takes_provincial_revenue_gross_of_rebates(tiny):
-    scenario = tiny.with_overrides({"pool.tiers": ["provincial", "city"], "pool.net_of_rebates": False,
-                                    "pool.parks": ["county"]})
+    scenario = tiny.with_overrides(
+        {
+            "pool.tiers": ["provincial", "city"],
+            "pool.net_of_rebates": False,
+            "pool.parks": ["county"],
+        }
+    )
     inputs = pipeline.central_inputs(scenario)
     a = pipeline.evaluate(scenario, inputs, scenario.spec.rules, engine="numba")
     b = pipeline.evaluate(scenario, inputs, scenario.spec.rules, engine="numpy")

@@ -29,8 +29,9 @@ def test_platform_capital_and_dividends_by_hand():
 
 
 def test_platform_dividends_per_draw():
-    _, dividends = ledgers.platform_flows_yuan(np.array([100.0, 0.0]), np.array([[[0.1, 0.1]], [[0.2, 0.0]]]),
-                                               1.0, np.array([1.0, 0.0]))
+    _, dividends = ledgers.platform_flows_yuan(
+        np.array([100.0, 0.0]), np.array([[[0.1, 0.1]], [[0.2, 0.0]]]), 1.0, np.array([1.0, 0.0])
+    )
     np.testing.assert_allclose(dividends[:, 0], [[10, 10], [20, 0]])
 
 
@@ -40,9 +41,13 @@ def test_statistics_all_to_host():
 
 
 def test_statistics_by_shares_and_by_equity():
-    got = ledgers.statistics_credit_yuan(VA, HOST_KP, method="shares", shares_k=np.array([0.5, 0.5, 0.0]))
+    got = ledgers.statistics_credit_yuan(
+        VA, HOST_KP, method="shares", shares_k=np.array([0.5, 0.5, 0.0])
+    )
     np.testing.assert_allclose(got, [[[55.5, 111], [55.5, 111], [0, 0]]])
-    got = ledgers.statistics_credit_yuan(VA, HOST_KP, method="equity", equity_k=np.array([0.2, 0.3, 0.5]))
+    got = ledgers.statistics_credit_yuan(
+        VA, HOST_KP, method="equity", equity_k=np.array([0.2, 0.3, 0.5])
+    )
     np.testing.assert_allclose(got[0, :, 0], [22.2, 33.3, 55.5])
 
 
@@ -51,13 +56,17 @@ def test_statistics_double_counts_in_full_for_host_and_partner_only():
     # with its own projects: Haifeng is not credited with Shanwei's projects
     got = ledgers.statistics_credit_yuan(VA, HOST_KP, method="double")
     np.testing.assert_allclose(got, [[[111, 222], [110, 220], [1, 2]]])
-    got = ledgers.statistics_credit_yuan(VA, HOST_KP, method="double", partner_k=np.array([True, False, True]))
+    got = ledgers.statistics_credit_yuan(
+        VA, HOST_KP, method="double", partner_k=np.array([True, False, True])
+    )
     np.testing.assert_allclose(got, [[[111, 222], [110, 220], [111, 222]]])
     assert got.sum() > VA.sum()  # by design
 
 
 def test_unknown_statistics_method():
-    with pytest.raises(ValueError, match="unknown statistics method 'gdp'; valid: host, shares, equity, double"):
+    with pytest.raises(
+        ValueError, match="unknown statistics method 'gdp'; valid: host, shares, equity, double"
+    ):
         ledgers.statistics_credit_yuan(VA, HOST_KP, method="gdp")
 
 

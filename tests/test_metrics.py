@@ -12,7 +12,9 @@ YEARS = np.arange(2026, 2031)
 
 def test_discount_factors_start_at_one_in_the_first_year():
     np.testing.assert_allclose(metrics.discount_factors(0.1, YEARS[:3]), [1.0, 1 / 1.1, 1 / 1.21])
-    np.testing.assert_allclose(metrics.discount_factors(0.1, YEARS[:2], base_year=2025), [1 / 1.1, 1 / 1.21])
+    np.testing.assert_allclose(
+        metrics.discount_factors(0.1, YEARS[:2], base_year=2025), [1 / 1.1, 1 / 1.21]
+    )
 
 
 def test_discount_factors_per_party():
@@ -24,9 +26,13 @@ def test_discount_factors_per_party():
 
 def test_npv_by_hand():
     flows = np.array([-100.0, 55.0, 60.5])
-    assert metrics.npv_yuan(flows, metrics.discount_factors(0.1, YEARS[:3])) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.npv_yuan(flows, metrics.discount_factors(0.1, YEARS[:3])) == pytest.approx(
+        0.0, abs=1e-9
+    )
     flows = np.array([[100.0, 110.0], [0.0, 0.0]])
-    np.testing.assert_allclose(metrics.npv_yuan(flows, metrics.discount_factors(0.1, YEARS[:2])), [200.0, 0.0])
+    np.testing.assert_allclose(
+        metrics.npv_yuan(flows, metrics.discount_factors(0.1, YEARS[:2])), [200.0, 0.0]
+    )
 
 
 def test_payback_year_is_when_cumulative_net_turns_non_negative_for_good():
@@ -38,7 +44,9 @@ def test_payback_year_is_when_cumulative_net_turns_non_negative_for_good():
 
 
 def test_payback_never_reached_is_nan():
-    got = metrics.payback_year(np.array([[-10.0, 1.0, 1.0, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0, 0.0]]), YEARS)
+    got = metrics.payback_year(
+        np.array([[-10.0, 1.0, 1.0, 1.0, 1.0], [-1.0, 1.0, 0.0, 0.0, 0.0]]), YEARS
+    )
     assert np.isnan(got[0])
     assert got[1] == 2027
 

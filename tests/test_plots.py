@@ -51,13 +51,17 @@ def test_annual_allocation_one_panel_per_rule_stacked_to_the_pool(which, request
         assert len(ax.collections) == len(res.party_ids)  # one stacked area per party
         # the stack's top is the pool, year by year
         top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
-        assert top == pytest.approx(res.pool().query("rule == @rule")["amount_yuan"].max() / 1e8, rel=1e-9)
+        assert top == pytest.approx(
+            res.pool().query("rule == @rule")["amount_yuan"].max() / 1e8, rel=1e-9
+        )
         shares = summary[summary["rule"] == rule]["pool_share_yuan"].to_numpy()
         assert shares.sum() == pytest.approx(res.pool_dy.sum(), rel=1e-9)
 
 
 def test_annual_allocation_for_one_party_draws_its_share_and_the_pool(ref_result):
-    fig = plots.annual_allocation(ref_result, party="shenzhen", rules=["fixed_50_50", "host_keeps_all"])
+    fig = plots.annual_allocation(
+        ref_result, party="shenzhen", rules=["fixed_50_50", "host_keeps_all"]
+    )
     assert len(fig.axes) == 2
     pool_line = fig.axes[0].lines[0]
     np.testing.assert_allclose(pool_line.get_ydata(), ref_result.pool_dy.mean(axis=0) / 1e8)
@@ -123,16 +127,24 @@ def test_flow_diagram_bands_conserve_money(ref_result):
 
     ax = plots.flow_diagram(ref_result, "taper_60_to_20").axes[0]
     nodes = {p.get_gid(): p.get_height() for p in ax.patches if isinstance(p, Rectangle)}
-    bands = [(p.get_gid().split("->"), p.get_path().vertices) for p in ax.patches if isinstance(p, PathPatch)]
+    bands = [
+        (p.get_gid().split("->"), p.get_path().vertices)
+        for p in ax.patches
+        if isinstance(p, PathPatch)
+    ]
     width = {tuple(ends): v[0, 1] - v[7, 1] for ends, v in bands}
-    assert {"tier:central", "pool", "outside", "rebates", "party:shenzhen", "party:shanwei"} <= set(nodes)
+    assert {"tier:central", "pool", "outside", "rebates", "party:shenzhen", "party:shanwei"} <= set(
+        nodes
+    )
     for key, height in nodes.items():
         into = sum(w for (src, dst), w in width.items() if dst == key)
         out = sum(w for (src, dst), w in width.items() if src == key)
         if key.startswith("tax:"):
             assert out == pytest.approx(height, rel=1e-9)
         elif key in ("tier:city", "tier:county", "pool", "outside"):
-            assert into == pytest.approx(height, rel=1e-9) and out == pytest.approx(height, rel=1e-9)
+            assert into == pytest.approx(height, rel=1e-9) and out == pytest.approx(
+                height, rel=1e-9
+            )
         else:  # central, provincial, rebates and the parties end there
             assert into == pytest.approx(height, rel=1e-9) and out == 0
 
@@ -178,7 +190,10 @@ def test_result_methods_call_the_charts(tiny_result):
 # ------------------------------------------------------------------------------------ labels
 def test_display_text_without_a_chinese_font(monkeypatch):
     monkeypatch.setattr(plots, "cjk_font", lambda: None)
-    assert plots.display_text("Relocated firms, 3+2 years (财预〔2015〕92号)") == "Relocated firms, 3+2 years"
+    assert (
+        plots.display_text("Relocated firms, 3+2 years (财预〔2015〕92号)")
+        == "Relocated firms, 3+2 years"
+    )
     assert plots.display_text("relocated firms under 92号") == "relocated firms under No. 92"
     assert plots.display_text("Shenzhen 深圳") == "Shenzhen"
     assert plots.display_text("深圳", "shenzhen") == "shenzhen"

@@ -43,7 +43,9 @@ def test_fan_chart_draws_percentile_bands_and_median_of_each_party(draws_result)
         medians = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == len(draws_result.years)]
         assert len(medians) == len(draws_result.party_ids)
         for k, line in enumerate(medians):
-            np.testing.assert_allclose(line.get_ydata(), np.median(revenue[r, :, k], axis=0), rtol=1e-12)
+            np.testing.assert_allclose(
+                line.get_ydata(), np.median(revenue[r, :, k], axis=0), rtol=1e-12
+            )
         # the outer band spans P5..P95 of the kept paths
         top = bands[0].get_paths()[0].vertices[:, 1].max()
         assert top == pytest.approx(np.percentile(revenue[r, :, 0], 95, axis=0).max(), rel=1e-9)
@@ -83,8 +85,9 @@ def test_npv_violins_mark_each_rule_and_partys_median(draws_result):
 
 def test_npv_box_plots_and_bad_kind(draws_result):
     fig = pu.npv_distribution(draws_result, kind="box", parties=["shanwei"])
-    medians = sorted(float(line.get_xdata()[0]) for line in fig.axes[0].get_lines()
-                     if line.get_color() == "0.15")
+    medians = sorted(
+        float(line.get_xdata()[0]) for line in fig.axes[0].get_lines() if line.get_color() == "0.15"
+    )
     npv = draws_result.scalars["npv_rdk"][:, :, 1] / 1e8
     np.testing.assert_allclose(medians, sorted(np.median(npv, axis=1)), rtol=1e-12)
     with pytest.raises(ValueError, match="kind must be 'violin' or 'box'"):
@@ -150,8 +153,24 @@ def test_charts_are_pngs_without_missing_glyphs(draws_result, tornado_df):
 
 def test_cli_run_with_draws_adds_fan_and_npv_charts(reference, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", str(reference.path), "--out", str(out), "--draws", "15", "--seed", "3",
-                 "--rules", "fixed_50_50", "-q"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(reference.path),
+                "--out",
+                str(out),
+                "--draws",
+                "15",
+                "--seed",
+                "3",
+                "--rules",
+                "fixed_50_50",
+                "-q",
+            ]
+        )
+        == 0
+    )
     run = out / "reference"
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     for name in ("fan.png", "npv_distribution.png"):
@@ -159,6 +178,20 @@ def test_cli_run_with_draws_adds_fan_and_npv_charts(reference, tmp_path, capsys)
         assert name in manifest["outputs_sha256"]
     assert manifest["uncertainty_charts"] == ["fan.png", "npv_distribution.png"]
     # a deterministic run has no spread to draw
-    assert main(["run", str(reference.path), "--out", str(out), "--name", "det", "--rules", "fixed_50_50",
-                 "-q"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(reference.path),
+                "--out",
+                str(out),
+                "--name",
+                "det",
+                "--rules",
+                "fixed_50_50",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert not (out / "det" / "fan.png").exists()

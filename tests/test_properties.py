@@ -37,12 +37,17 @@ PARTIES = ("shenzhen", "shanwei", "haifeng")
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Whole-pipeline tests: fewer examples, and no shrinking (a generated scenario shrinks slowly;
 #: the failing example is printed whole).
-SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                phases=[Phase.explicit, Phase.reuse, Phase.generate])
+SLOW = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 
 #: Rules that need the whole run (standalone values, coalition game) and so are only tested
 #: through generated scenarios.
 NEEDS_RUN = {"shapley_split", "nash_bargaining_split"}
+
 
 def real(lo, hi):
     """Numbers an input file would hold: magnitudes below 1e-9 are written as 0 (no subnormals,
@@ -52,7 +57,9 @@ def real(lo, hi):
 
 #: Money in one cell [yuan]: zero, or from a thousandth of a yuan to a billion (no subnormals,
 #: whose underflow NumPy is set to raise on).
-amounts = st.one_of(st.just(0.0), st.floats(1e-3, 1e9, allow_subnormal=False), st.integers(0, 10**8).map(float))
+amounts = st.one_of(
+    st.just(0.0), st.floats(1e-3, 1e9, allow_subnormal=False), st.integers(0, 10**8).map(float)
+)
 
 
 # ------------------------------------------------------------------------------------ parameters
@@ -61,7 +68,9 @@ amounts = st.one_of(st.just(0.0), st.floats(1e-3, 1e9, allow_subnormal=False), s
 @st.composite
 def shares_of(draw, parties=PARTIES):
     """Shares over a non-empty subset of ``parties`` summing to 1 (as the scenario requires)."""
-    chosen = draw(st.lists(st.sampled_from(parties), min_size=1, max_size=len(parties), unique=True))
+    chosen = draw(
+        st.lists(st.sampled_from(parties), min_size=1, max_size=len(parties), unique=True)
+    )
     weights = draw(st.lists(st.integers(0, 20), min_size=len(chosen), max_size=len(chosen)))
     assume(sum(weights) > 0)
     total = sum(weights)
@@ -86,8 +95,12 @@ def _tiered(parties):
     def build(draw):
         n = draw(st.integers(1, 4))
         limits = sorted(draw(st.lists(real(1.0, 1e9), min_size=n - 1, max_size=n - 1, unique=True)))
-        return {"brackets": [{"up_to_yuan": limit, "shares": draw(shares_of(parties))} for limit in limits]
-                + [{"shares": draw(shares_of(parties))}]}
+        return {
+            "brackets": [
+                {"up_to_yuan": limit, "shares": draw(shares_of(parties))} for limit in limits
+            ]
+            + [{"shares": draw(shares_of(parties))}]
+        }
 
     return build()
 
@@ -105,40 +118,88 @@ def rule_params(name: str, parties=PARTIES, years=(2026, 2030)):
         "host_keeps_all": st.just({}),
         "fixed_ratio": st.fixed_dictionaries(
             {"shares": shares_of(parties)},
-            optional={"term_years": st.integers(1, 10), "start_year": st.integers(first - 2, last + 1)}),
+            optional={
+                "term_years": st.integers(1, 10),
+                "start_year": st.integers(first - 2, last + 1),
+            },
+        ),
         "phased_schedule": st.builds(
             lambda start, later: {"schedule": {start[0]: start[1], **dict(later)}},
             st.tuples(st.integers(first - 3, first), shares_of(parties)),
-            st.lists(st.tuples(st.integers(first + 1, last + 1), shares_of(parties)), max_size=3)),
+            st.lists(st.tuples(st.integers(first + 1, last + 1), shares_of(parties)), max_size=3),
+        ),
         "equity_proportional": st.fixed_dictionaries({}, optional={"equity": shares_of(parties)}),
-        "relocation_cap_sunset": st.fixed_dictionaries({}, optional={
-            "origin": party, "origin_share": real(0, 1), "base_years": st.integers(0, 5),
-            "extension_years": st.integers(0, 5), "cap_years_of_pre_move_tax": real(0, 5),
-            "eligibility_threshold_yuan": real(0, 5e7)}),
+        "relocation_cap_sunset": st.fixed_dictionaries(
+            {},
+            optional={
+                "origin": party,
+                "origin_share": real(0, 1),
+                "base_years": st.integers(0, 5),
+                "extension_years": st.integers(0, 5),
+                "cap_years_of_pre_move_tax": real(0, 5),
+                "eligibility_threshold_yuan": real(0, 5e7),
+            },
+        ),
         "incremental_over_baseline": st.one_of(
             st.fixed_dictionaries({"shares": shares_of(parties)}, optional={"base_year": year}),
-            st.fixed_dictionaries({"shares": shares_of(parties), "base_yuan": real(0, 2e9)})),
+            st.fixed_dictionaries({"shares": shares_of(parties), "base_yuan": real(0, 2e9)}),
+        ),
         "tiered": _tiered(parties),
-        "cost_recovery_first": st.fixed_dictionaries({"shares": shares_of(parties)}, optional={
-            "recovering_party": party, "outlay_yuan": real(0, 5e9), "cost_kinds": kinds,
-            "recovery_rate": real(0.01, 1.0)}),
-        "fixed_return": st.fixed_dictionaries({"shares": shares_of(parties)}, optional={
-            "investor": party, "return_rate": real(0, 1), "guarantee_years": st.integers(0, 10),
-            "start_year": st.integers(first - 2, last + 1), "capital_yuan": real(0, 5e9),
-            "capital_kinds": kinds, "carry_shortfall": st.booleans()}),
+        "cost_recovery_first": st.fixed_dictionaries(
+            {"shares": shares_of(parties)},
+            optional={
+                "recovering_party": party,
+                "outlay_yuan": real(0, 5e9),
+                "cost_kinds": kinds,
+                "recovery_rate": real(0.01, 1.0),
+            },
+        ),
+        "fixed_return": st.fixed_dictionaries(
+            {"shares": shares_of(parties)},
+            optional={
+                "investor": party,
+                "return_rate": real(0, 1),
+                "guarantee_years": st.integers(0, 10),
+                "start_year": st.integers(first - 2, last + 1),
+                "capital_yuan": real(0, 5e9),
+                "capital_kinds": kinds,
+                "carry_shortfall": st.booleans(),
+            },
+        ),
         "trigger_switch": st.builds(
             lambda before, after, metric, cond, frac, amount, opt: {
-                "before": before, "after": after, "metric": metric, "condition": cond,
-                "threshold": frac if metric.endswith("share") else amount, **opt},
-            _sub_rule(parties, years), _sub_rule(parties, years), st.sampled_from(METRICS),
-            st.sampled_from(["below", "above"]), real(0, 1), real(0, 2e9),
-            st.fixed_dictionaries({}, optional={
-                "party": party, "lag_years": st.integers(0, 3),
-                "review_years": st.lists(year, min_size=1, max_size=3, unique=True)})),
-        "shapley_split": st.fixed_dictionaries({}, optional={"basis": st.sampled_from(["expected", "realised"])}),
-        "nash_bargaining_split": st.fixed_dictionaries({}, optional={
-            "basis": st.sampled_from(["expected", "realised"]),
-            "weights": st.dictionaries(party, real(0.1, 5.0), min_size=1)}),
+                "before": before,
+                "after": after,
+                "metric": metric,
+                "condition": cond,
+                "threshold": frac if metric.endswith("share") else amount,
+                **opt,
+            },
+            _sub_rule(parties, years),
+            _sub_rule(parties, years),
+            st.sampled_from(METRICS),
+            st.sampled_from(["below", "above"]),
+            real(0, 1),
+            real(0, 2e9),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "party": party,
+                    "lag_years": st.integers(0, 3),
+                    "review_years": st.lists(year, min_size=1, max_size=3, unique=True),
+                },
+            ),
+        ),
+        "shapley_split": st.fixed_dictionaries(
+            {}, optional={"basis": st.sampled_from(["expected", "realised"])}
+        ),
+        "nash_bargaining_split": st.fixed_dictionaries(
+            {},
+            optional={
+                "basis": st.sampled_from(["expected", "realised"]),
+                "weights": st.dictionaries(party, real(0.1, 5.0), min_size=1),
+            },
+        ),
     }
     return strategies[name]
 
@@ -152,7 +213,9 @@ def test_every_builtin_rule_has_a_parameter_strategy():
         try:
             rule_params(name)
         except KeyError:
-            pytest.fail(f"built-in rule {name!r} has no parameter strategy in test_properties.py: add one")
+            pytest.fail(
+                f"built-in rule {name!r} has no parameter strategy in test_properties.py: add one"
+            )
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -177,13 +240,19 @@ def pools_and_contexts(draw, *, max_draws=3):
     pool = draw(hnp.arrays(float, (D, P, Y), elements=amounts))
     if draw(st.booleans()):  # some projects or years with no pool at all
         pool = pool * draw(hnp.arrays(bool, (1, P, Y)))
-    hosts = draw(st.lists(st.sampled_from(("shanwei", "shanwei", "haifeng", "shenzhen")), min_size=P, max_size=P))
+    hosts = draw(
+        st.lists(
+            st.sampled_from(("shanwei", "shanwei", "haifeng", "shenzhen")), min_size=P, max_size=P
+        )
+    )
     ctx = make_context(
         years,
         hosts=hosts,
         relocated=draw(st.lists(st.booleans(), min_size=P, max_size=P)),
         pre_move_annual_tax_yuan=draw(st.lists(real(0, 5e7), min_size=P, max_size=P)),
-        full_production_year=draw(st.lists(st.integers(first - 2, first + Y + 1), min_size=P, max_size=P)),
+        full_production_year=draw(
+            st.lists(st.integers(first - 2, first + Y + 1), min_size=P, max_size=P)
+        ),
         equity=draw(shares_of()),
     )
     for kind in draw(st.lists(st.sampled_from(COST_KINDS), unique=True)):
@@ -199,15 +268,27 @@ def _call(name, pool, ctx, params):
 
 def _scalar_reference(name, pool_py, ctx, params):
     """What the scalar reference model gives for one draw's pool (P, Y), party -> (Y,)."""
-    costs = {kind: {p: list(ctx.costs_yuan[kind][k]) for k, p in enumerate(ctx.party_ids)} for kind in COST_KINDS}
+    costs = {
+        kind: {p: list(ctx.costs_yuan[kind][k]) for k, p in enumerate(ctx.party_ids)}
+        for kind in COST_KINDS
+    }
     ref_ctx = Ctx(
-        years=[int(y) for y in ctx.years], parties=list(ctx.party_ids),
-        host=[ctx.party_ids[i] for i in ctx.host_index], partner=ctx.party_ids[ctx.partner_index],
+        years=[int(y) for y in ctx.years],
+        parties=list(ctx.party_ids),
+        host=[ctx.party_ids[i] for i in ctx.host_index],
+        partner=ctx.party_ids[ctx.partner_index],
         relocated=[bool(x) for x in ctx.relocated.ravel()],
         pre_move_tax=[float(x) for x in ctx.pre_move_annual_tax_yuan.ravel()],
-        full_production_year=[int(x) for x in ctx.full_production_year.ravel()], equity=ctx.equity, costs=costs,
+        full_production_year=[int(x) for x in ctx.full_production_year.ravel()],
+        equity=ctx.equity,
+        costs=costs,
     )
-    return apply_rule(name, [[float(v) for v in row] for row in pool_py], ref_ctx, bs.rules.parse_params(name, params))
+    return apply_rule(
+        name,
+        [[float(v) for v in row] for row in pool_py],
+        ref_ctx,
+        bs.rules.parse_params(name, params),
+    )
 
 
 @pytest.mark.parametrize("name", DIRECT)
@@ -224,8 +305,12 @@ def test_every_rule_conserves_money_and_broadcasts_over_draws(name, data):
     out = np.asarray(rule.fn(pool, ctx, **bs.rules.parse_params(name, params)), dtype=float)
     assert out.shape == (ctx.n_parties, pool.shape[0], pool.shape[2])
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(out.sum(axis=0), pool.sum(axis=1), rtol=0, atol=CONSERVATION_TOL_YUAN)
-    assert (out >= -CONSERVATION_TOL_YUAN).all(), "a party received a negative share of a non-negative pool"
+    np.testing.assert_allclose(
+        out.sum(axis=0), pool.sum(axis=1), rtol=0, atol=CONSERVATION_TOL_YUAN
+    )
+    assert (out >= -CONSERVATION_TOL_YUAN).all(), (
+        "a party received a negative share of a non-negative pool"
+    )
 
     zero = _call(name, np.zeros_like(pool), ctx, params)
     np.testing.assert_array_equal(np.abs(zero) <= 1e-9, True)
@@ -237,7 +322,9 @@ def test_every_rule_conserves_money_and_broadcasts_over_draws(name, data):
     if name in SCALAR_RULES:
         expected = _scalar_reference(name, pool[0], ctx, params)
         for k, party in enumerate(ctx.party_ids):
-            np.testing.assert_allclose(out[k, 0], expected[party], rtol=1e-9, atol=0.01, err_msg=party)
+            np.testing.assert_allclose(
+                out[k, 0], expected[party], rtol=1e-9, atol=0.01, err_msg=party
+            )
 
 
 # ------------------------------------------------------------------------------------ tiers
@@ -273,18 +360,36 @@ def test_tiers_sum_to_the_tax(central, provincial, county, tax):
 def test_scalar_and_array_rates_broadcast_alike(va, rate, relief, threshold):
     full = np.full((1, 1, 4), rate)
     np.testing.assert_array_equal(taxes.vat_yuan(va, rate), taxes.vat_yuan(va, full))
-    np.testing.assert_array_equal(taxes.surcharge_yuan(va, rate, relief),
-                                  taxes.surcharge_yuan(va, full, np.full((2, 3, 1), relief)))
-    scalar = taxes.cit_rate(va, standard=0.25, high_tech=0.15, slpe_rate=0.05, slpe_threshold_yuan=threshold,
-                            is_high_tech=False, is_slpe=True)
-    arrays = taxes.cit_rate(va, standard=np.full((1, 1, 4), 0.25), high_tech=np.full((1, 1, 4), 0.15),
-                            slpe_rate=np.full((1, 1, 4), 0.05), slpe_threshold_yuan=np.full((1, 1, 4), threshold),
-                            is_high_tech=np.zeros((1, 3, 1), bool), is_slpe=np.ones((1, 3, 1), bool))
+    np.testing.assert_array_equal(
+        taxes.surcharge_yuan(va, rate, relief),
+        taxes.surcharge_yuan(va, full, np.full((2, 3, 1), relief)),
+    )
+    scalar = taxes.cit_rate(
+        va,
+        standard=0.25,
+        high_tech=0.15,
+        slpe_rate=0.05,
+        slpe_threshold_yuan=threshold,
+        is_high_tech=False,
+        is_slpe=True,
+    )
+    arrays = taxes.cit_rate(
+        va,
+        standard=np.full((1, 1, 4), 0.25),
+        high_tech=np.full((1, 1, 4), 0.15),
+        slpe_rate=np.full((1, 1, 4), 0.05),
+        slpe_threshold_yuan=np.full((1, 1, 4), threshold),
+        is_high_tech=np.zeros((1, 3, 1), bool),
+        is_slpe=np.ones((1, 3, 1), bool),
+    )
     np.testing.assert_array_equal(scalar, arrays)
     fractions = tiers.tier_fractions(0.5, 0.1, 0.3)
     fractions_y = tiers.tier_fractions(np.full(4, 0.5), np.full(4, 0.1), np.full((1, 3, 1), 0.3))
     for tier in fractions:
-        np.testing.assert_allclose(np.broadcast_to(fractions[tier], (1, 3, 4)), np.broadcast_to(fractions_y[tier], (1, 3, 4)))
+        np.testing.assert_allclose(
+            np.broadcast_to(fractions[tier], (1, 3, 4)),
+            np.broadcast_to(fractions_y[tier], (1, 3, 4)),
+        )
 
 
 @FAST
@@ -295,7 +400,9 @@ def test_loss_carryforward_is_the_same_per_series_and_for_the_whole_array(profit
         for p in range(3):
             np.testing.assert_array_equal(economy.taxable_income_yuan(profit[d, p], n), whole[d, p])
     assert (whole >= 0).all()
-    assert (whole <= np.maximum(profit, 0) + 1e-9).all()  # losses only ever reduce the taxable income
+    assert (
+        whole <= np.maximum(profit, 0) + 1e-9
+    ).all()  # losses only ever reduce the taxable income
 
 
 @FAST
@@ -312,7 +419,6 @@ def test_scalar_and_array_project_inputs_broadcast_alike(start, construction, ra
 # ------------------------------------------------------------------------------------ scenarios
 
 
-
 @st.composite
 def scenarios(draw):
     """A small valid scenario: raw dict (as parsed from TOML) and project rows."""
@@ -321,14 +427,22 @@ def scenarios(draw):
     n_parties = draw(st.integers(2, 3))
     parties = PARTIES[:n_parties]
     hosts = [p for p in parties if p != "shenzhen"]
-    raw_parties = {"shenzhen": {"name": "Shenzhen", "role": "partner"}, "shanwei": {"name": "Shanwei", "role": "host"}}
+    raw_parties = {
+        "shenzhen": {"name": "Shenzhen", "role": "partner"},
+        "shanwei": {"name": "Shanwei", "role": "host"},
+    }
     if n_parties == 3:
-        raw_parties["haifeng"] = {"name": "Haifeng", "role": draw(st.sampled_from(["host", "other"]))}
+        raw_parties["haifeng"] = {
+            "name": "Haifeng",
+            "role": draw(st.sampled_from(["host", "other"])),
+        }
     parks = {}
     for i in range(draw(st.integers(1, 3))):
         level = draw(st.sampled_from(["municipal", "county"]))
         parks[f"park{i}"] = {
-            "name": f"Park {i}", "host": draw(st.sampled_from(hosts)), "level": level,
+            "name": f"Park {i}",
+            "host": draw(st.sampled_from(hosts)),
+            "level": level,
             "location_class": draw(st.sampled_from(["city", "county_town", "other"])),
             "county_share": 0.0 if level == "municipal" else draw(real(0, 1)),
             "land_use_tax_yuan_per_m2": draw(real(0, 30)),
@@ -347,20 +461,36 @@ def scenarios(draw):
     # a multi-clause mechanism: park0 by a ratio to a split year, other parks' first pool tax under
     # the relocation rule to the split year, everything tiered after it
     split = draw(st.integers(first, last))
-    clauses = [{"rule": "fixed_ratio", "params": {"shares": draw(shares_of(parties))}, "to_year": split,
-                "scope": {"parks": ["park0"]}}]
+    clauses = [
+        {
+            "rule": "fixed_ratio",
+            "params": {"shares": draw(shares_of(parties))},
+            "to_year": split,
+            "scope": {"parks": ["park0"]},
+        }
+    ]
     if split < last:
         clauses.append({"rule": "tiered", "params": draw(_tiered(parties)), "from_year": split + 1})
     if len(parks) > 1:
-        clauses.append({"rule": "relocation_cap_sunset", "params": {}, "to_year": split,
-                        "scope": {"parks": [p for p in parks if p != "park0"], "taxes": pool_taxes[:1]}})
+        clauses.append(
+            {
+                "rule": "relocation_cap_sunset",
+                "params": {},
+                "to_year": split,
+                "scope": {"parks": [p for p in parks if p != "park0"], "taxes": pool_taxes[:1]},
+            }
+        )
     rules.append({"name": "mechanism", "clauses": clauses})
     raw = {
         "header": {"title": "generated", "description": "generated", "baseline": "host_keeps_all"},
         "model": {
-            "start_year": first, "end_year": last, "projects": "projects.csv",
+            "start_year": first,
+            "end_year": last,
+            "projects": "projects.csv",
             "discount_rate": draw(real(0, 0.5)),
-            "sales_growth_rate": draw(st.one_of(real(-0.5, 0.5), st.just({first: 0.02, last: -0.01}))),
+            "sales_growth_rate": draw(
+                st.one_of(real(-0.5, 0.5), st.just({first: 0.02, last: -0.01}))
+            ),
             "depreciation_years": draw(st.integers(1, 20)),
             "loss_carryforward_years": draw(st.integers(0, 8)),
             "pit_effective_rate": draw(real(0, 0.2)),
@@ -370,17 +500,41 @@ def scenarios(draw):
         "parties": raw_parties,
         "parks": parks,
         "sectors": {"s": {"name": "Sector", "additionality": draw(real(0, 1))}},
-        "tiers": {"provincial_share": {t: {first - draw(st.integers(0, 2)): draw(real(0, 1))}
-                                       for t in draw(st.lists(st.sampled_from(TAXES), unique=True))}},
-        "pool": {"taxes": pool_taxes,
-                 "tiers": draw(st.lists(st.sampled_from(["central", "provincial", "city", "county"]), min_size=1, unique=True)),
-                 "net_of_rebates": draw(st.booleans())},
-        "costs": [{"name": f"c{i}", "kind": draw(st.sampled_from(COST_KINDS)), "party": draw(st.sampled_from(parties)),
-                   "payments_yuan": {y: draw(real(0, 1e9)) for y in draw(st.lists(st.integers(first, last), min_size=1, unique=True))}}
-                  for i in range(draw(st.integers(0, 2)))],
-        "platform": {"equity": draw(shares_of(parties)),
-                     "capital_payments_yuan": {first: draw(real(0, 1e9))},
-                     "return_on_capital_rate": draw(real(-1, 1)), "payout_rate": draw(real(0, 1))},
+        "tiers": {
+            "provincial_share": {
+                t: {first - draw(st.integers(0, 2)): draw(real(0, 1))}
+                for t in draw(st.lists(st.sampled_from(TAXES), unique=True))
+            }
+        },
+        "pool": {
+            "taxes": pool_taxes,
+            "tiers": draw(
+                st.lists(
+                    st.sampled_from(["central", "provincial", "city", "county"]),
+                    min_size=1,
+                    unique=True,
+                )
+            ),
+            "net_of_rebates": draw(st.booleans()),
+        },
+        "costs": [
+            {
+                "name": f"c{i}",
+                "kind": draw(st.sampled_from(COST_KINDS)),
+                "party": draw(st.sampled_from(parties)),
+                "payments_yuan": {
+                    y: draw(real(0, 1e9))
+                    for y in draw(st.lists(st.integers(first, last), min_size=1, unique=True))
+                },
+            }
+            for i in range(draw(st.integers(0, 2)))
+        ],
+        "platform": {
+            "equity": draw(shares_of(parties)),
+            "capital_payments_yuan": {first: draw(real(0, 1e9))},
+            "return_on_capital_rate": draw(real(-1, 1)),
+            "payout_rate": draw(real(0, 1)),
+        },
         "statistics": {"method": draw(st.sampled_from(["host", "equity", "double"]))},
         "rules": rules,
     }
@@ -388,21 +542,35 @@ def scenarios(draw):
     for i in range(draw(st.integers(1, 4))):
         construction = draw(st.integers(1, 3))
         weights = draw(st.lists(st.integers(1, 5), min_size=construction, max_size=construction))
-        rows.append({
-            "project_id": f"P{i}", "park": draw(st.sampled_from(list(parks))), "sector": "s",
-            "group": draw(st.sampled_from(["a", "b"])),
-            "investment_yuan": draw(real(1e5, 5e9)), "start_year": draw(st.integers(first, last)),
-            "construction_years": construction,
-            "phasing": ";".join(repr(w / sum(weights)) for w in weights) if draw(st.booleans()) else "",
-            "ramp_up_years": draw(st.integers(1, 5)), "output_per_fixed_asset": draw(real(0, 5)),
-            "value_added_rate": draw(real(0, 1)), "profit_margin": draw(real(-0.3, 0.4)),
-            "wage_share": draw(real(0, 1)), "vat_category": draw(st.sampled_from(["goods", "services", "transport"])),
-            "land_mu": draw(real(0, 500)), "building_value_yuan": draw(real(0, 1e9)),
-            "relocated": draw(st.booleans()), "pre_move_annual_tax_yuan": draw(real(0, 1e8)),
-            "high_tech": draw(st.booleans()), "slpe": draw(st.booleans()),
-            "rebate_rate": draw(real(0, 1)), "rebate_years": draw(st.integers(0, 5)),
-            "landing_probability": draw(real(0, 1)),
-        })
+        rows.append(
+            {
+                "project_id": f"P{i}",
+                "park": draw(st.sampled_from(list(parks))),
+                "sector": "s",
+                "group": draw(st.sampled_from(["a", "b"])),
+                "investment_yuan": draw(real(1e5, 5e9)),
+                "start_year": draw(st.integers(first, last)),
+                "construction_years": construction,
+                "phasing": ";".join(repr(w / sum(weights)) for w in weights)
+                if draw(st.booleans())
+                else "",
+                "ramp_up_years": draw(st.integers(1, 5)),
+                "output_per_fixed_asset": draw(real(0, 5)),
+                "value_added_rate": draw(real(0, 1)),
+                "profit_margin": draw(real(-0.3, 0.4)),
+                "wage_share": draw(real(0, 1)),
+                "vat_category": draw(st.sampled_from(["goods", "services", "transport"])),
+                "land_mu": draw(real(0, 500)),
+                "building_value_yuan": draw(real(0, 1e9)),
+                "relocated": draw(st.booleans()),
+                "pre_move_annual_tax_yuan": draw(real(0, 1e8)),
+                "high_tech": draw(st.booleans()),
+                "slpe": draw(st.booleans()),
+                "rebate_rate": draw(real(0, 1)),
+                "rebate_years": draw(st.integers(0, 5)),
+                "landing_probability": draw(real(0, 1)),
+            }
+        )
     return raw, rows
 
 
@@ -412,7 +580,9 @@ def build_scenario(raw, rows):
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows({k: repr(v) if isinstance(v, float) else v for k, v in row.items()} for row in rows)
+            writer.writerows(
+                {k: repr(v) if isinstance(v, float) else v for k, v in row.items()} for row in rows
+            )
         return scenario_from_dict(raw, base_dir=folder)
 
 
@@ -423,11 +593,13 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     result = bs.run(scenario)
     assert np.isfinite(result.summary()["npv_yuan"]).all()
     shares = result.pool_share_rdky.sum(axis=2)
-    np.testing.assert_allclose(shares, np.broadcast_to(result.pool_dy, shares.shape), rtol=0,
-                               atol=CONSERVATION_TOL_YUAN)
+    np.testing.assert_allclose(
+        shares, np.broadcast_to(result.pool_dy, shares.shape), rtol=0, atol=CONSERVATION_TOL_YUAN
+    )
     head = result.headline()
     assert head["central_yuan"] + head["provincial_yuan"] + head["local_yuan"] == pytest.approx(
-        head["total_tax_yuan"], rel=1e-12, abs=CONSERVATION_TOL_YUAN)
+        head["total_tax_yuan"], rel=1e-12, abs=CONSERVATION_TOL_YUAN
+    )
 
     # the scalar reference model, on the rules it implements
     ref = run_reference_for(scenario)
@@ -435,12 +607,22 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     for rule in ref.pool_share:
         for party in ref.parties:
             rows = annual.loc[(rule, party)]
-            np.testing.assert_allclose(rows["pool_share_yuan"], ref.pool_share[rule][party], rtol=1e-9, atol=0.01,
-                                       err_msg=f"{rule}/{party}")
-            np.testing.assert_allclose(rows["amount_yuan"], ref.revenue(rule, party), rtol=1e-9, atol=0.01)
-            np.testing.assert_allclose(rows["costs_yuan"], ref.party_costs(party), rtol=1e-9, atol=0.01)
-    np.testing.assert_allclose(result.pool()["amount_yuan"].to_numpy()[: len(ref.years)], ref.pool, rtol=1e-9,
-                               atol=0.01)
+            np.testing.assert_allclose(
+                rows["pool_share_yuan"],
+                ref.pool_share[rule][party],
+                rtol=1e-9,
+                atol=0.01,
+                err_msg=f"{rule}/{party}",
+            )
+            np.testing.assert_allclose(
+                rows["amount_yuan"], ref.revenue(rule, party), rtol=1e-9, atol=0.01
+            )
+            np.testing.assert_allclose(
+                rows["costs_yuan"], ref.party_costs(party), rtol=1e-9, atol=0.01
+            )
+    np.testing.assert_allclose(
+        result.pool()["amount_yuan"].to_numpy()[: len(ref.years)], ref.pool, rtol=1e-9, atol=0.01
+    )
 
     # several draws at once (inputs varied per draw, timing included): conservation in every
     # draw, and each draw evaluated alone gives the same as in the batch (bargaining rules with
@@ -449,29 +631,43 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     rng = np.random.default_rng(seed)
     P = len(scenario.projects)
     inputs["investment_yuan"] = inputs["investment_yuan"] * rng.uniform(0.5, 1.5, (3, P, 1))
-    inputs["profit_margin"] = np.clip(inputs["profit_margin"] + rng.normal(0, 0.1, (3, P, 1)), -1, 1)
+    inputs["profit_margin"] = np.clip(
+        inputs["profit_margin"] + rng.normal(0, 0.1, (3, P, 1)), -1, 1
+    )
     inputs["landing"] = rng.uniform(0, 1, (3, P, 1))
     inputs["ramp_up_years"] = inputs["ramp_up_years"] + rng.integers(0, 3, (3, P, 1))
-    inputs["start_year"] = np.minimum(inputs["start_year"] + rng.integers(0, 2, (3, P, 1)), scenario.spec.model.end_year)
+    inputs["start_year"] = np.minimum(
+        inputs["start_year"] + rng.integers(0, 2, (3, P, 1)), scenario.spec.model.end_year
+    )
     out = pipeline.evaluate(scenario, inputs, list(scenario.spec.rules))
     assert out.pool_dy.shape[0] == 3
-    np.testing.assert_allclose(out.tier_dt4y.sum(axis=2), out.tax_dty, rtol=1e-12, atol=CONSERVATION_TOL_YUAN)
+    np.testing.assert_allclose(
+        out.tier_dt4y.sum(axis=2), out.tax_dty, rtol=1e-12, atol=CONSERVATION_TOL_YUAN
+    )
     shares = out.pool_share_rdky.sum(axis=2)
-    np.testing.assert_allclose(shares, np.broadcast_to(out.pool_dy, shares.shape), rtol=0,
-                               atol=CONSERVATION_TOL_YUAN)
+    np.testing.assert_allclose(
+        shares, np.broadcast_to(out.pool_dy, shares.shape), rtol=0, atol=CONSERVATION_TOL_YUAN
+    )
     alone_rules = [r for r in scenario.spec.rules if r.name not in NEEDS_RUN]
     index = [scenario.rule_names.index(r.name) for r in alone_rules]
     for d in range(3):
-        one = pipeline.evaluate(scenario, {k: v[d : d + 1] if np.shape(v)[0] == 3 else v for k, v in inputs.items()},
-                                alone_rules)
+        one = pipeline.evaluate(
+            scenario,
+            {k: v[d : d + 1] if np.shape(v)[0] == 3 else v for k, v in inputs.items()},
+            alone_rules,
+        )
         np.testing.assert_allclose(one.tax_dty[0], out.tax_dty[d], rtol=1e-12, atol=1e-6)
-        np.testing.assert_allclose(one.pool_share_rdky[:, 0], out.pool_share_rdky[index, d], rtol=1e-12, atol=1e-6)
+        np.testing.assert_allclose(
+            one.pool_share_rdky[:, 0], out.pool_share_rdky[index, d], rtol=1e-12, atol=1e-6
+        )
 
 
 def run_reference_for(scenario):
     """The reference model on the rules it implements (the others are checked for conservation)."""
     known = [r for r in scenario.spec.rules if all(c.rule in SCALAR_RULES for c in r.all_clauses())]
-    return run_reference(dataclasses.replace(scenario, spec=scenario.spec.model_copy(update={"rules": known})))
+    return run_reference(
+        dataclasses.replace(scenario, spec=scenario.spec.model_copy(update={"rules": known}))
+    )
 
 
 # ------------------------------------------------------------------------------------ monotonicity
@@ -484,13 +680,17 @@ def _total_tax(scenario, inputs):
 
 @SLOW
 @given(case=scenarios(), vat_bump=st.floats(0.001, 0.2), margin_bump=st.floats(0.001, 0.3))
-def test_raising_the_vat_rate_or_a_profit_margin_never_lowers_the_total_tax(case, vat_bump, margin_bump):
+def test_raising_the_vat_rate_or_a_profit_margin_never_lowers_the_total_tax(
+    case, vat_bump, margin_bump
+):
     scenario = build_scenario(*case)
     inputs = pipeline.central_inputs(scenario)
     before = _total_tax(scenario, inputs)
     higher_vat = dict(inputs, vat_rate=inputs["vat_rate"] + vat_bump)
     assert (_total_tax(scenario, higher_vat) >= before - 1e-6).all()
-    higher_margin = dict(inputs, profit_margin=np.minimum(inputs["profit_margin"] + margin_bump, 1.0))
+    higher_margin = dict(
+        inputs, profit_margin=np.minimum(inputs["profit_margin"] + margin_bump, 1.0)
+    )
     assert (_total_tax(scenario, higher_margin) >= before - 1e-6).all()
 
 
@@ -499,7 +699,10 @@ def test_sampled_draws_of_the_reference_conserve_money_in_every_draw(reference):
     result = bs.run(reference, draws=16, seed=7)
     assert result.pool_dy.shape[0] == 16
     assert np.ptp(result.pool_dy.sum(axis=1)) > 0  # the draws differ
-    np.testing.assert_allclose(result.tier_dt4y.sum(axis=2), result.tax_dty, rtol=1e-12, atol=CONSERVATION_TOL_YUAN)
+    np.testing.assert_allclose(
+        result.tier_dt4y.sum(axis=2), result.tax_dty, rtol=1e-12, atol=CONSERVATION_TOL_YUAN
+    )
     shares = result.pool_share_rdky.sum(axis=2)
-    np.testing.assert_allclose(shares, np.broadcast_to(result.pool_dy, shares.shape), rtol=0,
-                               atol=CONSERVATION_TOL_YUAN)
+    np.testing.assert_allclose(
+        shares, np.broadcast_to(result.pool_dy, shares.shape), rtol=0, atol=CONSERVATION_TOL_YUAN
+    )

@@ -40,7 +40,10 @@ RICH_VARIANTS = {
         "pool.tiers": ["central", "provincial", "city", "county"],
         "pool.parks": ["coop", "hf", "rural"],
     },
-    "pool_one_group": {"pool.groups": ["new"], "pool.taxes": ["vat", "cit", "pit", "umt", "property", "land_use", "edu"]},
+    "pool_one_group": {
+        "pool.groups": ["new"],
+        "pool.taxes": ["vat", "cit", "pit", "umt", "property", "land_use", "edu"],
+    },
     "no_loss_carryforward": {"model.loss_carryforward_years": 0, "model.stamp_on_sales": True},
     "long_loss_carryforward": {"model.loss_carryforward_years": 8, "model.sales_growth_rate": 0.02},
 }
@@ -57,7 +60,9 @@ def _load(name: str, overrides=None):
 CASES = [("tiny", None), ("reference", None)] + [("rich", variant) for variant in RICH_VARIANTS]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[c[0] if c[1] is None else f"rich-{c[1]}" for c in CASES])
+@pytest.fixture(
+    scope="module", params=CASES, ids=[c[0] if c[1] is None else f"rich-{c[1]}" for c in CASES]
+)
 def pair(request):
     name, variant = request.param
     scenario = _load(name, RICH_VARIANTS.get(variant) or None)
@@ -65,8 +70,13 @@ def pair(request):
 
 
 def _assert_money(actual, expected, what):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=0,
-                               atol=MONEY_ATOL_YUAN, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(actual, float),
+        np.asarray(expected, float),
+        rtol=0,
+        atol=MONEY_ATOL_YUAN,
+        err_msg=what,
+    )
 
 
 def test_annual_ledger_matches_reference(pair):
@@ -76,7 +86,9 @@ def test_annual_ledger_matches_reference(pair):
         for party in ref.parties:
             rows = annual.loc[(rule, party)]
             assert list(rows.index) == ref.years
-            _assert_money(rows["pool_share_yuan"], ref.pool_share[rule][party], f"{rule}/{party} pool share")
+            _assert_money(
+                rows["pool_share_yuan"], ref.pool_share[rule][party], f"{rule}/{party} pool share"
+            )
             _assert_money(rows["retained_yuan"], ref.retained[party], f"{rule}/{party} retained")
             _assert_money(rows["dividends_yuan"], ref.dividends[party], f"{rule}/{party} dividends")
             _assert_money(rows["costs_yuan"], ref.party_costs(party), f"{rule}/{party} costs")
@@ -98,14 +110,18 @@ def test_costs_by_kind_match_reference(pair):
     costs = result.costs().set_index(["party", "kind", "year"]).sort_index()
     for party in ref.parties:
         for kind in COST_KINDS:
-            _assert_money(costs.loc[(party, kind), "amount_yuan"], ref.costs[kind][party], f"{party}/{kind}")
+            _assert_money(
+                costs.loc[(party, kind), "amount_yuan"], ref.costs[kind][party], f"{party}/{kind}"
+            )
 
 
 def test_statistics_ledger_matches_reference(pair):
     _, result, ref = pair
     stats = result.statistics().set_index(["party", "year"]).sort_index()
     for party in ref.parties:
-        _assert_money(stats.loc[party, "value_added_yuan"], ref.statistics[party], f"value added of {party}")
+        _assert_money(
+            stats.loc[party, "value_added_yuan"], ref.statistics[party], f"value added of {party}"
+        )
     assert result.headline()["value_added_yuan"] == pytest.approx(sum(ref.value_added), rel=1e-9)
 
 
@@ -116,15 +132,22 @@ def test_taxes_by_type_and_tier_match_reference(pair):
     for tax in TAXES:
         for tier in TIERS:
             np.testing.assert_allclose(
-                taxes.loc[(tax, tier)].to_numpy(), ref.tier[tax][tier], rtol=TIER_RTOL, atol=1e-6,
+                taxes.loc[(tax, tier)].to_numpy(),
+                ref.tier[tax][tier],
+                rtol=TIER_RTOL,
+                atol=1e-6,
                 err_msg=f"{tax}/{tier}",
             )
     rebates = flows[flows["kind"] == "rebate"].groupby("year")["amount_yuan"].sum()
     _assert_money(-rebates.to_numpy(), ref.rebates, "rebates")
     head = result.headline()
     taxes_only = [t for t in TAXES if t != "land_transfer"]
-    assert head["total_tax_yuan"] == pytest.approx(sum(sum(ref.tax[t]) for t in taxes_only), rel=TIER_RTOL)
-    assert head["land_transfer_yuan"] == pytest.approx(sum(ref.tax["land_transfer"]), rel=TIER_RTOL, abs=1e-6)
+    assert head["total_tax_yuan"] == pytest.approx(
+        sum(sum(ref.tax[t]) for t in taxes_only), rel=TIER_RTOL
+    )
+    assert head["land_transfer_yuan"] == pytest.approx(
+        sum(ref.tax["land_transfer"]), rel=TIER_RTOL, abs=1e-6
+    )
     for tier in TIERS:
         expected = sum(sum(ref.tier[t][tier]) for t in taxes_only)
         assert head[f"{tier}_yuan"] == pytest.approx(expected, rel=TIER_RTOL, abs=1e-6)
@@ -138,9 +161,15 @@ def test_summary_matches_reference(pair):
         for party in ref.parties:
             row = summary.loc[(rule, party)]
             assert row["npv_yuan"] == pytest.approx(ref.npv(rule, party), abs=MONEY_ATOL_YUAN)
-            assert row["cumulative_yuan"] == pytest.approx(sum(ref.revenue(rule, party)), abs=MONEY_ATOL_YUAN)
-            assert row["pool_share_yuan"] == pytest.approx(sum(ref.pool_share[rule][party]), abs=MONEY_ATOL_YUAN)
-            assert row["share_of_pool"] == pytest.approx(sum(ref.pool_share[rule][party]) / pool_total, abs=1e-9)
+            assert row["cumulative_yuan"] == pytest.approx(
+                sum(ref.revenue(rule, party)), abs=MONEY_ATOL_YUAN
+            )
+            assert row["pool_share_yuan"] == pytest.approx(
+                sum(ref.pool_share[rule][party]), abs=MONEY_ATOL_YUAN
+            )
+            assert row["share_of_pool"] == pytest.approx(
+                sum(ref.pool_share[rule][party]) / pool_total, abs=1e-9
+            )
             expected_payback = ref.payback_year(rule, party)
             if math.isnan(expected_payback):
                 assert pd.isna(row["payback_year"]), (rule, party)
@@ -209,7 +238,9 @@ def test_cost_recovery_of_land_acquisition_matches_reference():
     result, ref = bs.run(scenario, rules=["recovery_custom"]), run_reference(scenario)
     annual = result.annual().set_index(["party", "year"]).sort_index()
     for party in ref.parties:
-        _assert_money(annual.loc[party, "pool_share_yuan"], ref.pool_share["recovery_custom"][party], party)
+        _assert_money(
+            annual.loc[party, "pool_share_yuan"], ref.pool_share["recovery_custom"][party], party
+        )
 
 
 @pytest.mark.parametrize("engine", ["numpy", "numba"])
@@ -221,15 +252,28 @@ def test_each_fiscal_engine_matches_reference(name, engine):
     if engine == "numba":
         pytest.importorskip("numba")
     scenario = _load(name)
-    out = pipeline.evaluate(scenario, pipeline.central_inputs(scenario), list(scenario.spec.rules), engine=engine)
+    out = pipeline.evaluate(
+        scenario, pipeline.central_inputs(scenario), list(scenario.spec.rules), engine=engine
+    )
     ref = run_reference(scenario)
     for r, rule in enumerate(scenario.rule_names):
         for k, party in enumerate(ref.parties):
-            _assert_money(out.pool_share_rdky[r, 0, k], ref.pool_share[rule][party], f"{engine} {rule}/{party}")
+            _assert_money(
+                out.pool_share_rdky[r, 0, k],
+                ref.pool_share[rule][party],
+                f"{engine} {rule}/{party}",
+            )
     for k, party in enumerate(ref.parties):
         _assert_money(out.retained_dky[0, k], ref.retained[party], f"{engine} retained {party}")
-        _assert_money(out.costs_cdky[:, 0, k].sum(axis=0), ref.party_costs(party), f"{engine} costs {party}")
+        _assert_money(
+            out.costs_cdky[:, 0, k].sum(axis=0), ref.party_costs(party), f"{engine} costs {party}"
+        )
     for t, tax in enumerate(TAXES):
         for j, tier in enumerate(TIERS):
-            np.testing.assert_allclose(out.tier_dt4y[0, t, j], ref.tier[tax][tier], rtol=TIER_RTOL, atol=1e-6,
-                                       err_msg=f"{engine} {tax}/{tier}")
+            np.testing.assert_allclose(
+                out.tier_dt4y[0, t, j],
+                ref.tier[tax][tier],
+                rtol=TIER_RTOL,
+                atol=1e-6,
+                err_msg=f"{engine} {tax}/{tier}",
+            )

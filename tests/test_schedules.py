@@ -16,11 +16,15 @@ def test_model_years_are_inclusive():
 
 
 def test_steps_carry_forward_until_the_next_step():
-    np.testing.assert_allclose(expand_steps({2026: 0.5, 2028: 0.4, 2031: 0.1}, YEARS), [0.5, 0.5, 0.4, 0.4, 0.4, 0.1])
+    np.testing.assert_allclose(
+        expand_steps({2026: 0.5, 2028: 0.4, 2031: 0.1}, YEARS), [0.5, 0.5, 0.4, 0.4, 0.4, 0.1]
+    )
 
 
 def test_a_step_before_the_horizon_applies_from_the_first_year_and_order_does_not_matter():
-    np.testing.assert_allclose(expand_steps({2030: 0.2, 2000: 0.9}, YEARS), [0.9, 0.9, 0.9, 0.9, 0.2, 0.2])
+    np.testing.assert_allclose(
+        expand_steps({2030: 0.2, 2000: 0.9}, YEARS), [0.9, 0.9, 0.9, 0.9, 0.2, 0.2]
+    )
 
 
 def test_string_keys_from_toml_are_read_as_years():
@@ -38,7 +42,9 @@ def test_first_step_after_the_start_year_is_an_error():
 
 
 def test_empty_schedule_is_an_error():
-    with pytest.raises(ValueError, match="schedule is empty: give a value for the first model year 2026 or earlier"):
+    with pytest.raises(
+        ValueError, match="schedule is empty: give a value for the first model year 2026 or earlier"
+    ):
         expand_steps({}, YEARS)
 
 

@@ -27,11 +27,22 @@ def planned(tmp_path):
 
 def _tables(index: int) -> dict[str, pd.DataFrame]:
     """Made-up variant tables whose numbers identify the variant."""
-    summary = pd.DataFrame({"rule": ["r1", "r1", "r2", "r2"], "party": ["a", "b", "a", "b"],
-                            "npv_yuan": index * 10.0 + np.arange(4), "payback_year": pd.array([2030, None, 2031, 2032],
-                                                                                             dtype="Int64")})
-    annual = pd.DataFrame({"rule": ["r1"] * 3, "party": ["a"] * 3, "year": [2026, 2027, 2028],
-                           "amount_yuan": [index, index + 0.5, index + 0.25]})
+    summary = pd.DataFrame(
+        {
+            "rule": ["r1", "r1", "r2", "r2"],
+            "party": ["a", "b", "a", "b"],
+            "npv_yuan": index * 10.0 + np.arange(4),
+            "payback_year": pd.array([2030, None, 2031, 2032], dtype="Int64"),
+        }
+    )
+    annual = pd.DataFrame(
+        {
+            "rule": ["r1"] * 3,
+            "party": ["a"] * 3,
+            "year": [2026, 2027, 2028],
+            "amount_yuan": [index, index + 0.5, index + 0.25],
+        }
+    )
     return {"summary": summary, "annual": annual}
 
 
@@ -45,8 +56,19 @@ def test_load_sweep_round_trip_in_variant_order(tmp_path, planned):
     frame = bs.load_sweep(out)
     assert len(frame) == 6 * 4
     assert frame["variant"].tolist() == [i for i in range(6) for _ in range(4)]
-    assert list(frame.columns) == ["variant", "scenario", "partner_share", "growth", "rule", "party", "npv_yuan",
-                                   "payback_year", "draws", "seed", "seed_child"]
+    assert list(frame.columns) == [
+        "variant",
+        "scenario",
+        "partner_share",
+        "growth",
+        "rule",
+        "party",
+        "npv_yuan",
+        "payback_year",
+        "draws",
+        "seed",
+        "seed_child",
+    ]
     assert frame["npv_yuan"].tolist() == [i * 10.0 + k for i in range(6) for k in range(4)]
     assert frame["payback_year"].dtype == "Int64" and frame["payback_year"].isna().sum() == 6
     assert frame["partner_share"].tolist()[::4] == [t.values["partner_share"] for t in tasks]
@@ -77,8 +99,14 @@ def test_a_resume_keeps_only_whole_matching_variant_files(tmp_path, planned):
     store.write_variant(out, other, _tables(2))
     done = store.prepare(out, manifest, tasks, resume=True)
     assert sorted(done) == [0, 1]
-    assert sorted(p.name for p in (out / "variants").iterdir()) == ["v000000.parquet", "v000001.parquet"]
-    assert sorted(p.name for p in (out / "detail" / "annual").iterdir()) == ["v000000.parquet", "v000001.parquet"]
+    assert sorted(p.name for p in (out / "variants").iterdir()) == [
+        "v000000.parquet",
+        "v000001.parquet",
+    ]
+    assert sorted(p.name for p in (out / "detail" / "annual").iterdir()) == [
+        "v000000.parquet",
+        "v000001.parquet",
+    ]
     assert bs.load_sweep(out)["variant"].unique().tolist() == [0, 1]
 
 
@@ -90,8 +118,14 @@ def test_status_follows_the_files_not_a_stale_manifest(tmp_path, planned):
     store.write_manifest(out, manifest)
     store.write_variant(out, tasks[1], _tables(1))  # committed, but the manifest was not rewritten
     status = store.status_frame(out)
-    assert status.set_index("variant")["status"].to_dict() == {0: "pending", 1: "done", 2: "pending",
-                                                               3: "pending", 4: "pending", 5: "pending"}
+    assert status.set_index("variant")["status"].to_dict() == {
+        0: "pending",
+        1: "done",
+        2: "pending",
+        3: "pending",
+        4: "pending",
+        5: "pending",
+    }
 
 
 def test_a_folder_with_other_content_is_refused(tmp_path, planned):
@@ -108,7 +142,9 @@ def test_a_folder_with_other_content_is_refused(tmp_path, planned):
 def test_manifest_records_the_sweep_and_each_variant(tmp_path):
     scenario = write_scenario(tmp_path)
     path = write_sweep_file(tmp_path, scenario, draws=3)
-    res = bs.sweep(path, out=tmp_path / "out", progress=False, command="benefitshare sweep grid.toml")
+    res = bs.sweep(
+        path, out=tmp_path / "out", progress=False, command="benefitshare sweep grid.toml"
+    )
     m = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert m["format"] == store.FORMAT
     assert m["sweep"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -24,12 +24,16 @@ def test_tier_fractions_vary_by_year_and_sum_to_one():
     total = sum(np.broadcast_to(v, (1, 1, 3)) for v in f.values())
     np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-15)
     np.testing.assert_allclose(f["provincial"].ravel(), [0.0, 0.05, 0.1])
-    np.testing.assert_allclose(np.broadcast_to(f["county"], (1, 1, 3)).ravel(), [0.075, 0.135, 0.12])
+    np.testing.assert_allclose(
+        np.broadcast_to(f["county"], (1, 1, 3)).ravel(), [0.075, 0.135, 0.12]
+    )
 
 
 def test_split_tiers_amounts_sum_exactly_to_the_tax():
     tax = np.array([[[1000.0, 333.33, 0.0]]])
-    f = tiers.tier_fractions(np.array([0.6, 0.6, 0.6]), np.array([0.15, 0.15, 0.15]), np.full((1, 1, 1), 0.7))
+    f = tiers.tier_fractions(
+        np.array([0.6, 0.6, 0.6]), np.array([0.15, 0.15, 0.15]), np.full((1, 1, 1), 0.7)
+    )
     parts = tiers.split_tiers(tax, f)
     assert set(parts) == {"central", "provincial", "city", "county"}
     np.testing.assert_allclose(parts["central"][0, 0, 0], 600.0)

@@ -62,7 +62,9 @@ def test_chunked_and_unchunked_runs_agree(reference, sampler):
     for key in whole.scalars:
         np.testing.assert_array_equal(whole.scalars[key], chunked.scalars[key], err_msg=key)
     for key in whole.means:
-        np.testing.assert_allclose(chunked.means[key], whole.means[key], rtol=1e-9, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            chunked.means[key], whole.means[key], rtol=1e-9, atol=1e-6, err_msg=key
+        )
     for key in ("npv_below_zero_rk", "gain_below_zero_rk"):
         np.testing.assert_array_equal(whole.counts[key], chunked.counts[key])
 
@@ -144,9 +146,13 @@ def test_zero_width_inputs_reproduce_the_deterministic_run(reference, sampler):
     det = bs.run(reference)
     res = bs.run(scn, draws=64, seed=1, sampler=sampler, chunk_draws=25, progress=False)
     npv = res.scalars["npv_rdk"]
-    np.testing.assert_allclose(npv, np.broadcast_to(det.scalars["npv_rdk"], npv.shape), rtol=1e-12, atol=1e-3)
+    np.testing.assert_allclose(
+        npv, np.broadcast_to(det.scalars["npv_rdk"], npv.shape), rtol=1e-12, atol=1e-3
+    )
     for key in ("pool_share_rdky", "retained_dky", "costs_cdky", "tax_dty", "standalone_dky"):
-        np.testing.assert_allclose(res.means[key], det.means[key], rtol=1e-12, atol=1e-3, err_msg=key)
+        np.testing.assert_allclose(
+            res.means[key], det.means[key], rtol=1e-12, atol=1e-3, err_msg=key
+        )
     s, d = res.summary(), det.summary()
     np.testing.assert_allclose(s["npv_yuan"], d["npv_yuan"], rtol=1e-12)
     np.testing.assert_allclose(s["npv_p5_yuan"], d["npv_yuan"], rtol=1e-12)
@@ -159,7 +165,14 @@ def test_landing_draws_average_to_the_deterministic_expected_value(reference, sa
     pool by fixed shares) average to the deterministic run, which uses landing probabilities."""
     scn = _zero_width(reference, keep_landing=True)
     n = 2048
-    res = bs.run(scn, draws=n, seed=4, sampler=sampler, rules=["host_keeps_all", "fixed_50_50"], progress=False)
+    res = bs.run(
+        scn,
+        draws=n,
+        seed=4,
+        sampler=sampler,
+        rules=["host_keeps_all", "fixed_50_50"],
+        progress=False,
+    )
     det = bs.run(scn, rules=["host_keeps_all", "fixed_50_50"])
     npv = res.scalars["npv_rdk"]  # (R, D, K)
     assert npv.std(axis=1).max() > 0  # projects do fail to land in some draws
@@ -179,7 +192,10 @@ _DISTS = [
     {"name": "discrete", "params": {"values": [0, 1, 3], "probabilities": [0.5, 0.3, 0.2]}},
     {"name": "bernoulli", "params": {"p": 0.3}},
 ]
-_TARGET = {"discrete": ("projects.start_year", "add"), "bernoulli": ("projects.landing_probability", "replace")}
+_TARGET = {
+    "discrete": ("projects.start_year", "add"),
+    "bernoulli": ("projects.landing_probability", "replace"),
+}
 
 
 def _factor(tiny, dist: dict) -> Factor:
@@ -206,7 +222,9 @@ def test_sampler_moments_match_the_distribution(tiny, dist, sampler):
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_per_project_landing_draws_land_with_each_projects_probability(reference, sampler):
     n = 4096
-    f = next(f for f in uncertain_factors(reference) if f.spec.target == "projects.landing_probability")
+    f = next(
+        f for f in uncertain_factors(reference) if f.spec.target == "projects.landing_probability"
+    )
     assert f.landing_p is not None and f.n_dims == len(reference.projects)
     x = f.values(DrawSource(f.n_dims, n, 21, sampler).next(n))
     p = f.landing_p
@@ -249,7 +267,9 @@ def test_correlated_inputs_have_the_target_rank_correlation(reference, sampler):
     rho = stats.spearmanr(values["output_new_energy"][:, 0], values["output_other"][:, 0]).statistic
     assert abs(rho - target) <= tol
     # inputs outside the correlation block stay independent
-    rho0 = stats.spearmanr(values["output_new_energy"][:, 0], values["profit_margin"][:, 0]).statistic
+    rho0 = stats.spearmanr(
+        values["output_new_energy"][:, 0], values["profit_margin"][:, 0]
+    ).statistic
     assert abs(rho0) <= tol
 
 
@@ -263,8 +283,12 @@ def test_parties_shares_sum_to_the_pool_in_every_draw(seeded_runs):
         assert gap.max() <= 1e-6, (sampler, res.rule_names[int(np.argmax(gap.max(axis=(1, 2))))])
         # the per-draw pool totals kept as scalars agree with the paths
         np.testing.assert_allclose(res.scalars["pool_total_d"], pool.sum(axis=-1), rtol=1e-12)
-        np.testing.assert_allclose(res.scalars["pool_share_total_rdk"].sum(axis=-1),
-                                   np.broadcast_to(pool.sum(axis=-1), shares.shape[:2]), rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(
+            res.scalars["pool_share_total_rdk"].sum(axis=-1),
+            np.broadcast_to(pool.sum(axis=-1), shares.shape[:2]),
+            rtol=1e-9,
+            atol=1e-6,
+        )
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -275,37 +299,96 @@ def _with(reference, overrides):
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        ({"uncertainty.inputs[sales_growth].distribution": {"name": "normal", "params": {"mean": 0.0, "sd": -0.1}}},
-         r"uncertainty\.inputs\[4\]\.distribution: sd must be >= 0, got -0\.1"),
-        ({"uncertainty.inputs[profit_margin].distribution": {"name": "uniform", "params": {"low": 1.3, "high": 0.6}}},
-         r"uncertainty\.inputs\[2\]\.distribution: low \(1\.3\) must not exceed high \(0\.6\)"),
-        ({"uncertainty.inputs[start_delay].distribution.params.probabilities": [0.5, 0.3, 0.1]},
-         r"inputs\[6\]\.distribution: probabilities must be non-negative and sum to 1 \(they sum to 0\.9\)"),
-        ({"uncertainty.inputs[profit_margin].distribution.params": {"low": 0.5}},
-         r"uniform needs parameters \['high', 'low'\]; missing \['high'\]"),
-        ({"uncertainty.inputs[landing].distribution.params": {"p": 1.5}},
-         r"p must be between 0 and 1, got 1\.5"),
-        ({"uncertainty.inputs[land_price].distribution": {"name": "lognormal", "params": {"median": 0.0, "sigma": 0.2}}},
-         r"lognormal needs median > 0"),
-        ({"uncertainty.inputs[profit_margin].distribution.name": "gamma"},
-         r"inputs\[2\]\.distribution\.name = 'gamma': Input should be 'uniform'"),
-        ({"uncertainty.inputs[profit_margin].target": "projects.profit_margn"},
-         r"unknown target 'projects\.profit_margn'; did you mean 'projects\.profit_margin'\?"),
-        ({"uncertainty.inputs[output_new_energy].sectors": ["new_energi"]},
-         r"inputs\[0\]\.sectors\[0\] = 'new_energi': unknown sector; did you mean 'new_energy'\?"),
-        ({"uncertainty.inputs[land_price].parks": ["haifeng_prk"]},
-         r"inputs\[5\]\.parks\[0\] = 'haifeng_prk': unknown park; did you mean 'haifeng_park'\?"),
-        ({"uncertainty.correlation": {"names": ["output_new_energy", "output_other", "profit_margin"],
-                                      "matrix": [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]]}},
-         r"uncertainty\.correlation: matrix is not positive semi-definite"),
-        ({"uncertainty.correlation.names": ["output_new_energy", "output_othr"]},
-         r"correlation names unknown input 'output_othr'"),
+        (
+            {
+                "uncertainty.inputs[sales_growth].distribution": {
+                    "name": "normal",
+                    "params": {"mean": 0.0, "sd": -0.1},
+                }
+            },
+            r"uncertainty\.inputs\[4\]\.distribution: sd must be >= 0, got -0\.1",
+        ),
+        (
+            {
+                "uncertainty.inputs[profit_margin].distribution": {
+                    "name": "uniform",
+                    "params": {"low": 1.3, "high": 0.6},
+                }
+            },
+            r"uncertainty\.inputs\[2\]\.distribution: low \(1\.3\) must not exceed high \(0\.6\)",
+        ),
+        (
+            {"uncertainty.inputs[start_delay].distribution.params.probabilities": [0.5, 0.3, 0.1]},
+            r"inputs\[6\]\.distribution: probabilities must be non-negative and sum to 1 \(they sum to 0\.9\)",
+        ),
+        (
+            {"uncertainty.inputs[profit_margin].distribution.params": {"low": 0.5}},
+            r"uniform needs parameters \['high', 'low'\]; missing \['high'\]",
+        ),
+        (
+            {"uncertainty.inputs[landing].distribution.params": {"p": 1.5}},
+            r"p must be between 0 and 1, got 1\.5",
+        ),
+        (
+            {
+                "uncertainty.inputs[land_price].distribution": {
+                    "name": "lognormal",
+                    "params": {"median": 0.0, "sigma": 0.2},
+                }
+            },
+            r"lognormal needs median > 0",
+        ),
+        (
+            {"uncertainty.inputs[profit_margin].distribution.name": "gamma"},
+            r"inputs\[2\]\.distribution\.name = 'gamma': Input should be 'uniform'",
+        ),
+        (
+            {"uncertainty.inputs[profit_margin].target": "projects.profit_margn"},
+            r"unknown target 'projects\.profit_margn'; did you mean 'projects\.profit_margin'\?",
+        ),
+        (
+            {"uncertainty.inputs[output_new_energy].sectors": ["new_energi"]},
+            r"inputs\[0\]\.sectors\[0\] = 'new_energi': unknown sector; did you mean 'new_energy'\?",
+        ),
+        (
+            {"uncertainty.inputs[land_price].parks": ["haifeng_prk"]},
+            r"inputs\[5\]\.parks\[0\] = 'haifeng_prk': unknown park; did you mean 'haifeng_park'\?",
+        ),
+        (
+            {
+                "uncertainty.correlation": {
+                    "names": ["output_new_energy", "output_other", "profit_margin"],
+                    "matrix": [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]],
+                }
+            },
+            r"uncertainty\.correlation: matrix is not positive semi-definite",
+        ),
+        (
+            {"uncertainty.correlation.names": ["output_new_energy", "output_othr"]},
+            r"correlation names unknown input 'output_othr'",
+        ),
         ({"uncertainty.correlation.matrix": [[1.0, 0.6], [0.5, 1.0]]}, r"matrix must be symmetric"),
-        ({"uncertainty.inputs[sales_growth].sectors": ["ai"]}, r"model\.sales_growth_rate is scenario wide"),
+        (
+            {"uncertainty.inputs[sales_growth].sectors": ["ai"]},
+            r"model\.sales_growth_rate is scenario wide",
+        ),
     ],
-    ids=["sd<0", "low>high", "probabilities", "missing-param", "bernoulli-p", "lognormal-median",
-         "unknown-name", "unknown-target", "unknown-sector", "unknown-park", "not-psd",
-         "correlation-unknown-input", "asymmetric", "filter-on-model-input"],
+    ids=[
+        "sd<0",
+        "low>high",
+        "probabilities",
+        "missing-param",
+        "bernoulli-p",
+        "lognormal-median",
+        "unknown-name",
+        "unknown-target",
+        "unknown-sector",
+        "unknown-park",
+        "not-psd",
+        "correlation-unknown-input",
+        "asymmetric",
+        "filter-on-model-input",
+    ],
 )
 def test_invalid_uncertainty_gets_a_clear_error(reference, overrides, match):
     with pytest.raises(bs.ScenarioError, match=match):
@@ -314,10 +397,13 @@ def test_invalid_uncertainty_gets_a_clear_error(reference, overrides, match):
 
 def test_every_problem_is_reported_at_once(reference):
     with pytest.raises(bs.ScenarioError) as info:
-        bs.load_scenario(reference.path, overrides={
-            "uncertainty.inputs[output_new_energy].sectors": ["new_energi"],
-            "uncertainty.inputs[land_price].parks": ["haifeng_prk"],
-        })
+        bs.load_scenario(
+            reference.path,
+            overrides={
+                "uncertainty.inputs[output_new_energy].sectors": ["new_energi"],
+                "uncertainty.inputs[land_price].parks": ["haifeng_prk"],
+            },
+        )
     assert len(info.value.problems) == 2
 
 

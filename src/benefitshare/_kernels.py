@@ -33,13 +33,81 @@ def available() -> bool:
 
 
 def _kernel(
-    years, phasing, inv, start, cy, ramp, opfa, va_rate, margin, wage, land, bld, landing, rr, ryears,
-    cs, lut, lprice, lacq, add, reloc, slpe, ht, premove,
-    vat_rate, umt_rate, gidx, pit_rate, ded, dep_years,
-    cit_std, cit_ht, cit_slpe, slpe_thr, slpe_rel, edu, ledu, prop_rate, st_sales, st_con, stamp_on_sales,
-    central, prov, pool_a, pool_b, pool_c, lf_all, in_pool, subset_mask, subset_proj, subset_year, pool_tax, local_in_pool, rebate_in_pool, only_local,
-    host, partner, park, n_parks, n_parties, lcf, m2_per_mu, cf_share,
-    pool_out, retained, standalone, acq, va_dy, credit, tax_cs, flows, flows_cs, tax_dty, reb_dy, reb_n2y,
+    years,
+    phasing,
+    inv,
+    start,
+    cy,
+    ramp,
+    opfa,
+    va_rate,
+    margin,
+    wage,
+    land,
+    bld,
+    landing,
+    rr,
+    ryears,
+    cs,
+    lut,
+    lprice,
+    lacq,
+    add,
+    reloc,
+    slpe,
+    ht,
+    premove,
+    vat_rate,
+    umt_rate,
+    gidx,
+    pit_rate,
+    ded,
+    dep_years,
+    cit_std,
+    cit_ht,
+    cit_slpe,
+    slpe_thr,
+    slpe_rel,
+    edu,
+    ledu,
+    prop_rate,
+    st_sales,
+    st_con,
+    stamp_on_sales,
+    central,
+    prov,
+    pool_a,
+    pool_b,
+    pool_c,
+    lf_all,
+    in_pool,
+    subset_mask,
+    subset_proj,
+    subset_year,
+    pool_tax,
+    local_in_pool,
+    rebate_in_pool,
+    only_local,
+    host,
+    partner,
+    park,
+    n_parks,
+    n_parties,
+    lcf,
+    m2_per_mu,
+    cf_share,
+    pool_out,
+    retained,
+    standalone,
+    acq,
+    va_dy,
+    credit,
+    tax_cs,
+    flows,
+    flows_cs,
+    tax_dty,
+    reb_dy,
+    reb_n2y,
 ):
     D = inv.shape[0]
     P = inv.shape[1]
@@ -112,8 +180,14 @@ def _kernel(
                 tax[_UMT] = umt_rate[p, y] * (1.0 - relief) * vat
                 tax[_EDU] = edu[y] * (1.0 - relief) * vat
                 tax[_LEDU] = ledu[y] * (1.0 - relief) * vat
-                tax[_PROP] = prop_rate[y] * (1.0 - ded[d]) * (1.0 - relief) * (bld[d, p] * i_l) if operating else 0.0
-                tax[_LU] = (land[d, p] * i_l) * m2_per_mu * lut[d, p] * (1.0 - relief) if occupied else 0.0
+                tax[_PROP] = (
+                    prop_rate[y] * (1.0 - ded[d]) * (1.0 - relief) * (bld[d, p] * i_l)
+                    if operating
+                    else 0.0
+                )
+                tax[_LU] = (
+                    (land[d, p] * i_l) * m2_per_mu * lut[d, p] * (1.0 - relief) if occupied else 0.0
+                )
                 st = st_con[y] * (capex * i_l)
                 if stamp_on_sales:
                     st += st_sales[y] * (sales * i_l)
@@ -146,7 +220,9 @@ def _kernel(
                     if not pool_tax[t]:
                         ptax[t] = 0.0
                         continue
-                    amt = tax[t] * ((pool_a[t, y] + pool_b[t, y] * (1.0 - i_cs) + pool_c[t, y] * i_cs) * i_in)
+                    amt = tax[t] * (
+                        (pool_a[t, y] + pool_b[t, y] * (1.0 - i_cs) + pool_c[t, y] * i_cs) * i_in
+                    )
                     if t == _VAT:
                         r_t = reb_vat * rebate_in_pool[d, p]
                     elif t == _CIT:
@@ -200,7 +276,9 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
 
     def dp(name, dtype=np.float64):
         a = np.asarray(inp[name])
-        return np.ascontiguousarray(np.broadcast_to(a.reshape(a.shape[0], a.shape[1]), (D, P)), dtype=dtype)
+        return np.ascontiguousarray(
+            np.broadcast_to(a.reshape(a.shape[0], a.shape[1]), (D, P)), dtype=dtype
+        )
 
     def dvec(name):
         a = np.asarray(inp[name], dtype=np.float64)
@@ -209,13 +287,17 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
     rs = lambda name: np.ascontiguousarray(taxes.regime_schedule(name, years), dtype=np.float64)  # noqa: E731
     from .economy import growth_index
 
-    gidx = np.ascontiguousarray(np.broadcast_to(growth_index(inp["sales_growth_rate"], years).reshape(-1, Y), (D, Y)))
+    gidx = np.ascontiguousarray(
+        np.broadcast_to(growth_index(inp["sales_growth_rate"], years).reshape(-1, Y), (D, Y))
+    )
     central, prov = _tier_schedules(spec, years)
     provincial = (1.0 - central) * prov
     lf_all = 1.0 - central - provincial
     in_tax = np.array([t in pool_taxes for t in TAXES], dtype=float)[:, None]
     flag = {t: float(t in spec.pool.tiers) for t in ("central", "provincial", "city", "county")}
-    pool_a = np.ascontiguousarray(in_tax * (flag["central"] * central + flag["provincial"] * provincial))
+    pool_a = np.ascontiguousarray(
+        in_tax * (flag["central"] * central + flag["provincial"] * provincial)
+    )
     pool_b = np.ascontiguousarray(in_tax * flag["city"] * lf_all)
     pool_c = np.ascontiguousarray(in_tax * flag["county"] * lf_all)
     in_pool = _in_pool(spec, proj).astype(np.float64)
@@ -225,12 +307,20 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
     )
     rebate_in_pool_k = rebate_in_pool if spec.pool.net_of_rebates else np.zeros_like(rebate_in_pool)
     subset_mask = np.array([[t in sub[0] for t in TAXES] for sub in subsets], dtype=np.bool_)
-    subset_proj = np.array([np.ones(P, bool) if sub[1] is None else sub[1] for sub in subsets], dtype=np.bool_)
-    subset_year = np.array([np.ones(Y, bool) if sub[2] is None else sub[2] for sub in subsets], dtype=np.bool_)
+    subset_proj = np.array(
+        [np.ones(P, bool) if sub[1] is None else sub[1] for sub in subsets], dtype=np.bool_
+    )
+    subset_year = np.array(
+        [np.ones(Y, bool) if sub[2] is None else sub[2] for sub in subsets], dtype=np.bool_
+    )
     host_idx, _ = _host_kp(spec, proj)
     park_ids = list(spec.parks)
-    vat_rate = np.ascontiguousarray(np.broadcast_to(inp["vat_rate"], (1, P, Y))[0], dtype=np.float64)
-    umt_rate = np.ascontiguousarray(np.broadcast_to(inp["umt_rate"], (1, P, Y))[0], dtype=np.float64)
+    vat_rate = np.ascontiguousarray(
+        np.broadcast_to(inp["vat_rate"], (1, P, Y))[0], dtype=np.float64
+    )
+    umt_rate = np.ascontiguousarray(
+        np.broadcast_to(inp["umt_rate"], (1, P, Y))[0], dtype=np.float64
+    )
     for name in ("vat_rate", "umt_rate"):
         if np.shape(inp[name])[0] != 1:
             raise ValueError(f"{name} cannot vary by draw")

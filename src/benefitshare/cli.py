@@ -67,21 +67,35 @@ def verb(name: str, help: str, configure: Callable[[argparse.ArgumentParser], No
 # ------------------------------------------------------------------------------------ run
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument("--out", default="outputs", metavar="DIR",
-                   help="output root folder (default: %(default)s)")
+    p.add_argument(
+        "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
+    )
     p.add_argument("--name", help="run folder name under --out (default: the scenario file's stem)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario value, e.g. model.discount_rate=0.05 or "
-                        "rules[fixed_50_50].params.term_years=5 (repeatable)")
-    p.add_argument("--rules", metavar="A,B", help="comma-separated names of the rules to run (default: all)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value, e.g. model.discount_rate=0.05 or "
+        "rules[fixed_50_50].params.term_years=5 (repeatable)",
+    )
+    p.add_argument(
+        "--rules", metavar="A,B", help="comma-separated names of the rules to run (default: all)"
+    )
     p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
     p.add_argument("--seed", type=int, help="random seed for draws > 1")
     p.add_argument("--sampler", help="sampling method for draws > 1")
-    p.add_argument("--flow-rule", metavar="RULE",
-                   help="rule whose split the flow chart shows (default: the first rule that "
-                        "gives the partner part of the pool)")
+    p.add_argument(
+        "--flow-rule",
+        metavar="RULE",
+        help="rule whose split the flow chart shows (default: the first rule that "
+        "gives the partner part of the pool)",
+    )
     p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only where the run was written")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="print only where the run was written"
+    )
 
 
 def _parse_overrides(texts: Sequence[str]) -> dict:
@@ -124,8 +138,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.flow_rule is not None:
         chosen = rules if rules is not None else scenario.rule_names
         if args.flow_rule not in chosen:
-            raise ScenarioError(Problem("<arguments>", "--flow-rule", f"not a rule of this run; valid: {', '.join(chosen)}",
-                                        args.flow_rule))
+            raise ScenarioError(
+                Problem(
+                    "<arguments>",
+                    "--flow-rule",
+                    f"not a rule of this run; valid: {', '.join(chosen)}",
+                    args.flow_rule,
+                )
+            )
     t_loaded = time.perf_counter()
     kwargs = {"rules": rules}
     for key in ("draws", "seed", "sampler"):
@@ -148,14 +168,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     pngs = _uncertainty_pngs(result, args.no_charts)
     if pngs:
         manifest["uncertainty_charts"] = sorted(pngs)
-    _io.write_run(result, dest, manifest=manifest, charts=not args.no_charts, flow_rule=args.flow_rule,
-                  extra_files=pngs)
+    _io.write_run(
+        result,
+        dest,
+        manifest=manifest,
+        charts=not args.no_charts,
+        flow_rule=args.flow_rule,
+        extra_files=pngs,
+    )
 
     if not args.quiet:
         from .report import run_text
 
-        print(run_text(result.summary(), result.headline(), title=scenario.spec.header.title,
-                       years=(int(result.years[0]), int(result.years[-1]))))
+        print(
+            run_text(
+                result.summary(),
+                result.headline(),
+                title=scenario.spec.header.title,
+                years=(int(result.years[0]), int(result.years[-1])),
+            )
+        )
         print()
     print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
     return EXIT_OK
@@ -233,36 +265,62 @@ _SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
 
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario TOML file with an [uncertainty] section")
-    p.add_argument("--outcome", required=True, metavar="METRIC[:PARTY[:RULE]]",
-                   help="what to explain: npv, cumulative, gain or pool_share of a party under a "
-                        "rule (e.g. npv:shanwei:fixed_50_50), or pool (the whole shareable pool)")
+    p.add_argument(
+        "--outcome",
+        required=True,
+        metavar="METRIC[:PARTY[:RULE]]",
+        help="what to explain: npv, cumulative, gain or pool_share of a party under a "
+        "rule (e.g. npv:shanwei:fixed_50_50), or pool (the whole shareable pool)",
+    )
     p.add_argument("--party", help="party id, if not in --outcome")
     p.add_argument("--rule", help="rule name, if not in --outcome")
-    p.add_argument("--method", choices=("tornado", "sobol"), default="tornado",
-                   help="one input at a time between two quantiles, or Sobol indices "
-                        "(default: %(default)s)")
-    p.add_argument("--n", type=int, metavar="N",
-                   help="sobol: base sample size, a power of two (default: 1024); the model is "
-                        "run N x (inputs + 2) times")
-    p.add_argument("--seed", type=int,
-                   help="sobol: random seed (default: fresh, recorded in the manifest)")
-    p.add_argument("--resamples", type=int, metavar="B",
-                   help="sobol: bootstrap resamples (default: 999)")
-    p.add_argument("--per-project", choices=("common", "grouped"),
-                   help="sobol: an input drawn per project takes one draw common to its projects "
-                        "(common, the default) or one per project as in a run (grouped)")
+    p.add_argument(
+        "--method",
+        choices=("tornado", "sobol"),
+        default="tornado",
+        help="one input at a time between two quantiles, or Sobol indices (default: %(default)s)",
+    )
+    p.add_argument(
+        "--n",
+        type=int,
+        metavar="N",
+        help="sobol: base sample size, a power of two (default: 1024); the model is "
+        "run N x (inputs + 2) times",
+    )
+    p.add_argument(
+        "--seed", type=int, help="sobol: random seed (default: fresh, recorded in the manifest)"
+    )
+    p.add_argument(
+        "--resamples", type=int, metavar="B", help="sobol: bootstrap resamples (default: 999)"
+    )
+    p.add_argument(
+        "--per-project",
+        choices=("common", "grouped"),
+        help="sobol: an input drawn per project takes one draw common to its projects "
+        "(common, the default) or one per project as in a run (grouped)",
+    )
     p.add_argument("--low-q", type=float, metavar="Q", help="tornado: low quantile (default: 0.1)")
-    p.add_argument("--high-q", type=float, metavar="Q",
-                   help="tornado: high quantile (default: 0.9)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario value (repeatable)")
-    p.add_argument("--out", default="outputs", metavar="DIR",
-                   help="output root folder (default: %(default)s)")
-    p.add_argument("--name",
-                   help="folder name under --out (default: <scenario>_sensitivity_<method>)")
+    p.add_argument(
+        "--high-q", type=float, metavar="Q", help="tornado: high quantile (default: 0.9)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value (repeatable)",
+    )
+    p.add_argument(
+        "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--name", help="folder name under --out (default: <scenario>_sensitivity_<method>)"
+    )
     p.add_argument("--no-charts", action="store_true", help="write the table and manifest only")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="print only where the analysis was written")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="print only where the analysis was written"
+    )
 
 
 def _sensitivity_text(df, method: str) -> str:
@@ -270,30 +328,52 @@ def _sensitivity_text(df, method: str) -> str:
     s = df.attrs["settings"]
     lines = [f"{method}: {s.outcome} ({s.outcome_description})"]
     if method == "tornado":
-        lines.append(f"amounts in 亿元 (1e8 yuan); central value {s.central_yuan / 1e8:,.3f}; "
-                     f"each input at its P{100 * s.low_q:g} and P{100 * s.high_q:g}")
-        table = df.assign(outcome_low=df["outcome_low_yuan"] / 1e8,
-                          outcome_high=df["outcome_high_yuan"] / 1e8, swing=df["swing_yuan"] / 1e8)
-        table = table[["input", "value_unit", "low_value", "high_value", "outcome_low",
-                       "outcome_high", "swing"]]
+        lines.append(
+            f"amounts in 亿元 (1e8 yuan); central value {s.central_yuan / 1e8:,.3f}; "
+            f"each input at its P{100 * s.low_q:g} and P{100 * s.high_q:g}"
+        )
+        table = df.assign(
+            outcome_low=df["outcome_low_yuan"] / 1e8,
+            outcome_high=df["outcome_high_yuan"] / 1e8,
+            swing=df["swing_yuan"] / 1e8,
+        )
+        table = table[
+            [
+                "input",
+                "value_unit",
+                "low_value",
+                "high_value",
+                "outcome_low",
+                "outcome_high",
+                "swing",
+            ]
+        ]
         lines.append(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     else:
-        lines.append(f"n = {s.n}, {s.n_evaluations} model evaluations, "
-                     f"{100 * s.confidence_level:g}% bootstrap intervals "
-                     f"({s.n_resamples} resamples)")
+        lines.append(
+            f"n = {s.n}, {s.n_evaluations} model evaluations, "
+            f"{100 * s.confidence_level:g}% bootstrap intervals "
+            f"({s.n_resamples} resamples)"
+        )
         if s.common_draw:
-            lines.append("per-project inputs analysed with one draw common to their projects "
-                         "(--per-project grouped analyses them as in a run): "
-                         + ", ".join(s.common_draw))
+            lines.append(
+                "per-project inputs analysed with one draw common to their projects "
+                "(--per-project grouped analyses them as in a run): " + ", ".join(s.common_draw)
+            )
         if s.ignored_correlation:
-            lines.append("correlation not used (the indices assume independent inputs): "
-                         + ", ".join(s.ignored_correlation))
+            lines.append(
+                "correlation not used (the indices assume independent inputs): "
+                + ", ".join(s.ignored_correlation)
+            )
         lines.append(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return "\n".join(lines)
 
 
-@verb("sensitivity", "which uncertain inputs drive an outcome: tornado or Sobol indices",
-      _configure_sensitivity)
+@verb(
+    "sensitivity",
+    "which uncertain inputs drive an outcome: tornado or Sobol indices",
+    _configure_sensitivity,
+)
 def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     import benefitshare as bs
@@ -301,29 +381,55 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from . import sensitivity
 
     t0 = time.perf_counter()
-    given = {"--n": args.n, "--seed": args.seed, "--resamples": args.resamples,
-             "--per-project": args.per_project, "--low-q": args.low_q, "--high-q": args.high_q}
-    wrong = [flag for flag, value in given.items()
-             if value is not None and (flag in _SOBOL_FLAGS) != (args.method == "sobol")]
+    given = {
+        "--n": args.n,
+        "--seed": args.seed,
+        "--resamples": args.resamples,
+        "--per-project": args.per_project,
+        "--low-q": args.low_q,
+        "--high-q": args.high_q,
+    }
+    wrong = [
+        flag
+        for flag, value in given.items()
+        if value is not None and (flag in _SOBOL_FLAGS) != (args.method == "sobol")
+    ]
     if wrong:
-        raise ScenarioError([
-            Problem("<arguments>", flag, "applies only to --method "
-                    + ("sobol" if flag in _SOBOL_FLAGS else "tornado"), given[flag])
-            for flag in wrong
-        ])
+        raise ScenarioError(
+            [
+                Problem(
+                    "<arguments>",
+                    flag,
+                    "applies only to --method " + ("sobol" if flag in _SOBOL_FLAGS else "tornado"),
+                    given[flag],
+                )
+                for flag in wrong
+            ]
+        )
     overrides = _parse_overrides(args.overrides)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     name = args.name or f"{scenario.name}_sensitivity_{args.method}"
     dest = _io.safe_output_dir(Path(args.out), name)
     if args.method == "tornado":
-        df = sensitivity.tornado(scenario, args.outcome, rule=args.rule, party=args.party,
-                                 low_q=0.1 if args.low_q is None else args.low_q,
-                                 high_q=0.9 if args.high_q is None else args.high_q)
+        df = sensitivity.tornado(
+            scenario,
+            args.outcome,
+            rule=args.rule,
+            party=args.party,
+            low_q=0.1 if args.low_q is None else args.low_q,
+            high_q=0.9 if args.high_q is None else args.high_q,
+        )
     else:
-        df = sensitivity.sobol(scenario, args.outcome, rule=args.rule, party=args.party,
-                               n=1024 if args.n is None else args.n, seed=args.seed,
-                               n_resamples=999 if args.resamples is None else args.resamples,
-                               per_project=args.per_project or "common")
+        df = sensitivity.sobol(
+            scenario,
+            args.outcome,
+            rule=args.rule,
+            party=args.party,
+            n=1024 if args.n is None else args.n,
+            seed=args.seed,
+            n_resamples=999 if args.resamples is None else args.resamples,
+            per_project=args.per_project or "common",
+        )
     t_done = time.perf_counter()
     charts = {}
     if not args.no_charts:
@@ -336,7 +442,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         draw = {"tornado": plots_uncertainty.tornado_chart, "sobol": plots_uncertainty.sobol_chart}
         charts[f"{args.method}.png"] = to_png(draw[args.method](df))
     settings = dataclasses.asdict(df.attrs["settings"])
-    manifest = _io.base_manifest(scenario, command=shlex.join(["benefitshare", *args.argv]), overrides=overrides)
+    manifest = _io.base_manifest(
+        scenario, command=shlex.join(["benefitshare", *args.argv]), overrides=overrides
+    )
     manifest.update(
         method=args.method,
         outcome=settings["outcome"],
@@ -358,35 +466,62 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
     p.add_argument("--seed", type=int, help="random seed for draws > 1")
-    p.add_argument("--by", default="to_shapley", choices=list(CRITERIA),
-                   help="ranking criterion (default: %(default)s)")
-    p.add_argument("--loss-threshold", type=float, default=0.05, metavar="P",
-                   help="with draws, a rule is win-win only if every party's probability of a loss "
-                        "is below P (default: %(default)s)")
-    p.add_argument("--rules", metavar="A,B",
-                   help="comma-separated names of the rules to compare (default: all)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario value (repeatable)")
-    p.add_argument("--out", default="outputs", metavar="DIR",
-                   help="output root folder (default: %(default)s)")
+    p.add_argument(
+        "--by",
+        default="to_shapley",
+        choices=list(CRITERIA),
+        help="ranking criterion (default: %(default)s)",
+    )
+    p.add_argument(
+        "--loss-threshold",
+        type=float,
+        default=0.05,
+        metavar="P",
+        help="with draws, a rule is win-win only if every party's probability of a loss "
+        "is below P (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="A,B",
+        help="comma-separated names of the rules to compare (default: all)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value (repeatable)",
+    )
+    p.add_argument(
+        "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
+    )
     p.add_argument("--name", help="folder name under --out (default: <scenario>_compare)")
     p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="print only where the comparison was written")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="print only where the comparison was written"
+    )
 
 
-@verb("compare", "compare split rules: gains, win-win, Shapley/Nash distance, fairness, timing",
-      _configure_compare)
+@verb(
+    "compare",
+    "compare split rules: gains, win-win, Shapley/Nash distance, fairness, timing",
+    _configure_compare,
+)
 def cmd_compare(args: argparse.Namespace) -> int:
     import benefitshare as bs
 
     t0 = time.perf_counter()
     if not 0.0 <= args.loss_threshold <= 1.0:
-        raise ScenarioError(Problem("<arguments>", "--loss-threshold", "must be between 0 and 1",
-                                    args.loss_threshold))
+        raise ScenarioError(
+            Problem(
+                "<arguments>", "--loss-threshold", "must be between 0 and 1", args.loss_threshold
+            )
+        )
     if args.draws is not None and args.draws < 1:
-        raise ScenarioError(Problem("<arguments>", "--draws", "must be a whole number >= 1",
-                                    args.draws))
+        raise ScenarioError(
+            Problem("<arguments>", "--draws", "must be a whole number >= 1", args.draws)
+        )
     overrides = _parse_overrides(args.overrides)
     rules = _parse_rules(args.rules)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
@@ -407,10 +542,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from .plots_compare import comparison_charts
 
         charts = comparison_charts(cmp)
-    manifest = _io.run_manifest(result, command=shlex.join(["benefitshare", *args.argv]),
-                                overrides=overrides, timings={"compare_s": round(t_done - t0, 4)})
-    manifest.update(by=args.by, loss_threshold=args.loss_threshold, surplus_yuan=cmp.surplus_yuan,
-                    notes=cmp.notes)
+    manifest = _io.run_manifest(
+        result,
+        command=shlex.join(["benefitshare", *args.argv]),
+        overrides=overrides,
+        timings={"compare_s": round(t_done - t0, 4)},
+    )
+    manifest.update(
+        by=args.by,
+        loss_threshold=args.loss_threshold,
+        surplus_yuan=cmp.surplus_yuan,
+        notes=cmp.notes,
+    )
     _io.write_output_folder(
         dest,
         tables={"comparison.csv": cmp.table, "reference_points.csv": cmp.reference},
@@ -435,30 +578,62 @@ def _uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
 
 # ------------------------------------------------------------------------------------ sweep
 def _configure_sweep(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file (examples in scenarios/sweeps/)")
-    p.add_argument("--executor", choices=("serial", "processes", "dask"), default="serial",
-                   help="where variants run: this process, local worker processes, or a Dask cluster "
-                        "(default: %(default)s)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="worker processes (processes: default the number of CPUs; dask: workers of the "
-                        "local cluster started when no --scheduler is given)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask)")
-    p.add_argument("--out", metavar="DIR", help="results folder (default: outputs/<sweep file stem>)")
-    p.add_argument("--force", action="store_true",
-                   help="resume into a folder written by a changed sweep file or from changed scenario "
-                        "files, keeping only the variants whose inputs did not change")
-    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
-                   help="module every worker imports first, e.g. one that registers your own split rule "
-                        "(repeatable)")
-    p.add_argument("--metric", help="metric the summary ranks variants by (default: the sweep file's "
-                                    "[report] metric, else npv_yuan)")
+    p.add_argument(
+        "sweep_file", metavar="SWEEP.toml", help="sweep file (examples in scenarios/sweeps/)"
+    )
+    p.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="serial",
+        help="where variants run: this process, local worker processes, or a Dask cluster "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (processes: default the number of CPUs; dask: workers of the "
+        "local cluster started when no --scheduler is given)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="results folder (default: outputs/<sweep file stem>)"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="resume into a folder written by a changed sweep file or from changed scenario "
+        "files, keeping only the variants whose inputs did not change",
+    )
+    p.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module every worker imports first, e.g. one that registers your own split rule "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--metric",
+        help="metric the summary ranks variants by (default: the sweep file's "
+        "[report] metric, else npv_yuan)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only the counts and the results folder")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="print only the counts and the results folder"
+    )
 
 
-@verb("sweep", "run the variants of a sweep file, resumably, on local cores or a Dask cluster",
-      _configure_sweep)
+@verb(
+    "sweep",
+    "run the variants of a sweep file, resumably, on local cores or a Dask cluster",
+    _configure_sweep,
+)
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Exit status 0 when every variant finished, 1 when any failed (the rest are kept), 2 for
     invalid input (the sweep file, a variant's overrides, an executor option, or a results folder
@@ -467,12 +642,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import SUMMARY_METRICS, sweep
 
     if args.metric is not None and args.metric not in SUMMARY_METRICS:
-        raise ScenarioError(Problem("<arguments>", "--metric", f"valid: {', '.join(SUMMARY_METRICS)}", args.metric))
+        raise ScenarioError(
+            Problem("<arguments>", "--metric", f"valid: {', '.join(SUMMARY_METRICS)}", args.metric)
+        )
     try:
-        res = sweep(args.sweep_file, executor=args.executor, workers=args.workers, out=args.out,
-                    scheduler=args.scheduler, resume="force" if args.force else True, imports=args.imports,
-                    progress=False if args.no_progress else None,
-                    command=shlex.join(["benefitshare", *args.argv]))
+        res = sweep(
+            args.sweep_file,
+            executor=args.executor,
+            workers=args.workers,
+            out=args.out,
+            scheduler=args.scheduler,
+            resume="force" if args.force else True,
+            imports=args.imports,
+            progress=False if args.no_progress else None,
+            command=shlex.join(["benefitshare", *args.argv]),
+        )
     except ExecutorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -482,8 +666,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print()
     print(f"results in {_shown(res.out)}/ (pandas: bs.load_sweep({str(_shown(res.out))!r}))")
     if res.n_failed:
-        print(f"{res.n_failed} variant{'s' if res.n_failed != 1 else ''} failed: their errors are in "
-              f"{_shown(res.out)}/sweep.json; run the same command again to retry them", file=sys.stderr)
+        print(
+            f"{res.n_failed} variant{'s' if res.n_failed != 1 else ''} failed: their errors are in "
+            f"{_shown(res.out)}/sweep.json; run the same command again to retry them",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     return EXIT_OK
 
@@ -498,12 +685,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tax flows of Shenzhen–Shanwei co-built parks and how split rules divide them.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of unexpected errors"
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for v in VERBS.values():
         p = sub.add_parser(v.name, help=v.help, description=v.help)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show the traceback of unexpected errors")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the traceback of unexpected errors",
+        )
         v.configure(p)
         p.set_defaults(handler=v.handler)
     return parser
@@ -534,7 +727,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         else:
-            print(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+            print(
+                f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
 
 

@@ -319,7 +319,10 @@ def git_commit(path: Path, *, timeout_s: float = 5.0) -> str | None:
     try:
         done = subprocess.run(
             ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=timeout_s, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -385,7 +388,9 @@ def base_manifest(scenario, *, command: str | None = None, overrides=None) -> di
 
     return {
         "benefitshare_version": __version__,
-        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_utc": datetime.datetime.now(datetime.UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
         "command": command,
         "scenario": {
             "name": scenario.name,
@@ -406,8 +411,9 @@ def base_manifest(scenario, *, command: str | None = None, overrides=None) -> di
     }
 
 
-def run_manifest(result, *, command: str | None = None, overrides=None, sampler=None,
-                 timings: dict | None = None) -> dict[str, Any]:
+def run_manifest(
+    result, *, command: str | None = None, overrides=None, sampler=None, timings: dict | None = None
+) -> dict[str, Any]:
     """What a run folder's ``manifest.json`` records about the run.
 
     Parameters
@@ -433,7 +439,8 @@ def run_manifest(result, *, command: str | None = None, overrides=None, sampler=
     return {
         **base_manifest(scn, command=command, overrides=overrides),
         "rules": [
-            {"name": n, "label": (specs[n].label if n in specs else None) or n} for n in result.rule_names
+            {"name": n, "label": (specs[n].label if n in specs else None) or n}
+            for n in result.rule_names
         ],
         "parties": {pid: scn.spec.parties[pid].name for pid in result.party_ids},
         "years": [int(result.years[0]), int(result.years[-1])],
@@ -449,8 +456,15 @@ def run_manifest(result, *, command: str | None = None, overrides=None, sampler=
     }
 
 
-def write_run(result, dest: Path, *, manifest: dict[str, Any], charts: bool = True,
-              flow_rule: str | None = None, extra_files: Mapping[str, bytes] | None = None) -> Path:
+def write_run(
+    result,
+    dest: Path,
+    *,
+    manifest: dict[str, Any],
+    charts: bool = True,
+    flow_rule: str | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+) -> Path:
     """Write a run folder atomically: the tables, the charts, then ``manifest.json``.
 
     Parameters
@@ -489,13 +503,18 @@ def write_run(result, dest: Path, *, manifest: dict[str, Any], charts: bool = Tr
             chart_info = {"flow_rule": flow_rule}
         for name, data in (extra_files or {}).items():
             if Path(name).name != name or name.startswith(".") or name == "manifest.json":
-                raise ValueError(f"extra file name {name!r} must be a plain file name other than manifest.json")
+                raise ValueError(
+                    f"extra file name {name!r} must be a plain file name other than manifest.json"
+                )
             atomic_write_bytes(tmp / name, data)
         outputs = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
         manifest = dict(manifest)
         manifest["charts"] = chart_info
         manifest["outputs_sha256"] = outputs
-        manifest["timings_s"] = {**manifest.get("timings_s", {}), "write_s": round(time.perf_counter() - t0, 4)}
+        manifest["timings_s"] = {
+            **manifest.get("timings_s", {}),
+            "write_s": round(time.perf_counter() - t0, 4),
+        }
         atomic_write_json(tmp / "manifest.json", manifest)
     return dest
 
@@ -522,13 +541,17 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: not a folder; give the folder that `benefitshare run` wrote")
+        raise RunFolderError(
+            f"{run_dir}: not a folder; give the folder that `benefitshare run` wrote"
+        )
     problems = []
     manifest: dict[str, Any] = {}
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        problems.append(f"{run_dir / 'manifest.json'}: file not found (not a run folder, or an unfinished one)")
+        problems.append(
+            f"{run_dir / 'manifest.json'}: file not found (not a run folder, or an unfinished one)"
+        )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.append(f"{run_dir / 'manifest.json'}: cannot be read ({exc})")
     tables = {}

@@ -67,7 +67,9 @@ def platform_flows_yuan(capital_payments_yuan, return_on_capital_rate, payout_ra
     return equity_k[:, None] * capital[None, :], dividends
 
 
-def statistics_credit_yuan(value_added_dpy, host_kp, *, method, shares_k=None, equity_k=None, partner_k=None):
+def statistics_credit_yuan(
+    value_added_dpy, host_kp, *, method, shares_k=None, equity_k=None, partner_k=None
+):
     """Value-added (GDP) credit attributed to each party [yuan/year], shape (D, K, Y).
 
     Parameters

@@ -63,7 +63,9 @@ def payback_year(net_yuan, years):
     negative = cum < -1e-6
     # last negative year; payback is the next one
     any_neg = negative.any(axis=-1)
-    last_neg = np.where(any_neg, negative.shape[-1] - 1 - np.argmax(negative[..., ::-1], axis=-1), -1)
+    last_neg = np.where(
+        any_neg, negative.shape[-1] - 1 - np.argmax(negative[..., ::-1], axis=-1), -1
+    )
     idx = last_neg + 1
     y = np.asarray(years, dtype=float)
     ok = idx < len(y)

@@ -69,15 +69,23 @@ def central_inputs(scenario) -> dict[str, np.ndarray]:
     spec = scenario.spec
     proj = scenario.projects
     years = scenario.years
-    regime_rates = {cat: taxes.regime_schedule(f"rates.{name}", years) for cat, name in taxes.VAT_CATEGORY_RATE.items()}
+    regime_rates = {
+        cat: taxes.regime_schedule(f"rates.{name}", years)
+        for cat, name in taxes.VAT_CATEGORY_RATE.items()
+    }
 
     def col(values, dtype=float):
         return np.asarray(values, dtype=dtype).reshape(1, -1, 1)
 
     parks = [spec.parks[p] for p in proj.park]
     sectors = [spec.sectors[s] for s in proj.sector]
-    umt = {c: taxes.regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")}
-    add = [r.additionality if r.additionality is not None else s.additionality for r, s in zip(proj.rows, sectors, strict=True)]
+    umt = {
+        c: taxes.regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")
+    }
+    add = [
+        r.additionality if r.additionality is not None else s.additionality
+        for r, s in zip(proj.rows, sectors, strict=True)
+    ]
     out = {
         "investment_yuan": col(proj.investment_yuan),
         "start_year": col(proj.start_year, np.int64),
@@ -101,14 +109,18 @@ def central_inputs(scenario) -> dict[str, np.ndarray]:
         "county_share": col([p.county_share for p in parks]),
         "land_use_tax_yuan_per_m2": col([p.land_use_tax_yuan_per_m2 for p in parks]),
         "land_price_yuan_per_mu": col([p.land_price_yuan_per_mu for p in parks]),
-        "land_acquisition_cost_yuan_per_mu": col([p.land_acquisition_cost_yuan_per_mu for p in parks]),
+        "land_acquisition_cost_yuan_per_mu": col(
+            [p.land_acquisition_cost_yuan_per_mu for p in parks]
+        ),
         "additionality": col(add),
         "sales_growth_rate": expand_steps(spec.model.sales_growth_rate, years).reshape(1, 1, -1),
         "pit_effective_rate": np.full((1, 1, 1), spec.model.pit_effective_rate),
         "property_tax_deduction_rate": np.full((1, 1, 1), spec.model.property_tax_deduction_rate),
         "depreciation_years": np.full((1, 1, 1), float(spec.model.depreciation_years)),
         "return_on_capital_rate": (
-            expand_steps(spec.platform.return_on_capital_rate, years) if spec.platform else np.zeros(len(years))
+            expand_steps(spec.platform.return_on_capital_rate, years)
+            if spec.platform
+            else np.zeros(len(years))
         ).reshape(1, 1, -1),
     }
     return out
@@ -177,7 +189,9 @@ def _explicit_costs(spec, years) -> np.ndarray:
     parties = list(spec.parties)
     out = np.zeros((len(COST_KINDS), len(parties), len(years)))
     for cost in spec.costs:
-        out[COST_KINDS.index(cost.kind), parties.index(cost.party)] += expand_payments(cost.payments_yuan, years)
+        out[COST_KINDS.index(cost.kind), parties.index(cost.party)] += expand_payments(
+            cost.payments_yuan, years
+        )
     if spec.platform is not None:
         equity = np.array([spec.platform.equity.get(p, 0.0) for p in parties])
         capital = expand_payments(spec.platform.capital_payments_yuan, years)
@@ -230,7 +244,9 @@ def _tier_schedules(spec, years) -> tuple[np.ndarray, np.ndarray]:
     central = np.stack([taxes.regime_schedule(f"central_share.{t}", years) for t in TAXES])
     provincial = np.stack(
         [
-            expand_steps(spec.tiers.provincial_share[t], years) if t in spec.tiers.provincial_share else np.zeros(len(years))
+            expand_steps(spec.tiers.provincial_share[t], years)
+            if t in spec.tiers.provincial_share
+            else np.zeros(len(years))
             for t in TAXES
         ]
     )
@@ -264,12 +280,18 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
     occupied = y3 >= start
     capacity = economy.capacity_fraction(op_start, inp["ramp_up_years"], years)
     index = economy.growth_index(inp["sales_growth_rate"], years)
-    full_sales = economy.full_capacity_sales_yuan(inp["investment_yuan"], inp["output_per_fixed_asset"], index)
+    full_sales = economy.full_capacity_sales_yuan(
+        inp["investment_yuan"], inp["output_per_fixed_asset"], index
+    )
     sales = np.broadcast_to(full_sales * capacity, full)
     value_added = sales * inp["value_added_rate"]
     depreciation = inp["investment_yuan"] / inp["depreciation_years"]
-    profit = economy.profit_before_tax_yuan(full_sales, capacity, inp["profit_margin"], depreciation, operating)
-    taxable = economy.taxable_income_yuan(np.broadcast_to(profit, full), spec.model.loss_carryforward_years)
+    profit = economy.profit_before_tax_yuan(
+        full_sales, capacity, inp["profit_margin"], depreciation, operating
+    )
+    taxable = economy.taxable_income_yuan(
+        np.broadcast_to(profit, full), spec.model.loss_carryforward_years
+    )
 
     # Stage 3: taxes (each (D, P, Y), scaled by landing)
     rs = lambda name: taxes.regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
@@ -300,7 +322,10 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
             relief=relief,
         ),
         "land_use": taxes.land_use_tax_yuan(
-            inp["land_mu"] * landing, rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"], occupied=occupied, relief=relief
+            inp["land_mu"] * landing,
+            rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"],
+            occupied=occupied,
+            relief=relief,
         ),
         "stamp": taxes.stamp_duty_yuan(
             sales * landing if spec.model.stamp_on_sales else 0.0,
@@ -309,26 +334,38 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
             construction_rate=rs("rates.stamp_construction_contract"),
             relief=relief,
         ),
-        "land_transfer": taxes.land_transfer_yuan(inp["land_mu"] * landing, inp["land_price_yuan_per_mu"], start, years),
+        "land_transfer": taxes.land_transfer_yuan(
+            inp["land_mu"] * landing, inp["land_price_yuan_per_mu"], start, years
+        ),
     }
     tax = {t: np.broadcast_to(tax[t], full) for t in TAXES}
 
     # Stage 4: tiers, as fractions of each tax (the amounts are formed only where needed)
     county_share = inp["county_share"]
     central_ty, provincial_ty = _tier_schedules(spec, years)
-    frac = {t: tiers.tier_fractions(central_ty[i], provincial_ty[i], county_share) for i, t in enumerate(TAXES)}
+    frac = {
+        t: tiers.tier_fractions(central_ty[i], provincial_ty[i], county_share)
+        for i, t in enumerate(TAXES)
+    }
     local_frac = {t: 1.0 - frac[t]["central"] - frac[t]["provincial"] for t in TAXES}  # (1, 1, Y)
     rebate_window = operating & (y3 < op_start + inp["rebate_years"])
-    rebate = {t: tiers.rebates_yuan(tax[t] * local_frac[t], inp["rebate_rate"], rebate_window) for t in ("vat", "cit")}
+    rebate = {
+        t: tiers.rebates_yuan(tax[t] * local_frac[t], inp["rebate_rate"], rebate_window)
+        for t in ("vat", "cit")
+    }
 
     # Stage 5: shareable pool, by tax
     pool_spec = spec.pool
     in_pool3 = _in_pool(spec, proj)[None, :, None].astype(float)
     local_tiers = [tier for tier in pool_spec.tiers if tier in LOCAL_TIERS]
     # share of a local amount (e.g. a rebate) that falls in the pool's local tiers
-    local_in_pool = sum(
-        ((1.0 - county_share) if tier == "city" else county_share for tier in local_tiers), np.zeros((1, P, 1))
-    ) * in_pool3
+    local_in_pool = (
+        sum(
+            ((1.0 - county_share) if tier == "city" else county_share for tier in local_tiers),
+            np.zeros((1, P, 1)),
+        )
+        * in_pool3
+    )
     pool_by_tax = {}
     pool_local_total = np.zeros(full)
     only_local = set(pool_spec.tiers) <= set(LOCAL_TIERS)
@@ -352,7 +389,9 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
         local_net += tax[t] * local_frac[t]
     _, host_kp = _host_kp(spec, proj)
     retained = ledgers.to_parties(local_net - pool_local_total, host_kp)
-    acquisition = taxes.land_transfer_yuan(inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years)
+    acquisition = taxes.land_transfer_yuan(
+        inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years
+    )
 
     # Counterfactual: no agreement (product.md §3.3). A relocated firm stays in the partner city
     # (with the stay probability) and pays its pre-move tax there; any other project comes to its
@@ -371,9 +410,9 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
     partner_kp = np.zeros((K, P))
     partner_kp[spec.party_index("partner")] = 1.0
     comes_anyway = np.where(relocated, 0.0, 1.0 - inp["additionality"]) * local_net
-    standalone = ledgers.to_parties(np.broadcast_to(stay_home, full), partner_kp) + ledgers.to_parties(
-        comes_anyway, host_kp
-    )
+    standalone = ledgers.to_parties(
+        np.broadcast_to(stay_home, full), partner_kp
+    ) + ledgers.to_parties(comes_anyway, host_kp)
 
     # Tier totals per draw, and flows by park summed over the chunk's draws
     per_draw_cs = np.shape(county_share)[0] > 1
@@ -404,7 +443,9 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
         flows[:, i, 2] = park_np @ by_py - flows[:, i, 0] - flows[:, i, 1] - flows[:, i, 3]
     rebate_total = rebate["vat"] + rebate["cit"]
     reb_county = (rebate_total * county_share).sum(axis=0)
-    reb = np.stack([park_np @ (rebate_total.sum(axis=0) - reb_county), park_np @ reb_county], axis=1)
+    reb = np.stack(
+        [park_np @ (rebate_total.sum(axis=0) - reb_county), park_np @ reb_county], axis=1
+    )
     return Fiscal(
         pool=PoolCache(pool_by_tax),
         retained_dky=retained,
@@ -434,18 +475,24 @@ def _kernels_available() -> bool:
 
 def _fiscal(scenario, inp, n_draws, engine, subsets):
     if engine not in ENGINES:
-        raise ScenarioError([Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)])
+        raise ScenarioError(
+            [Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)]
+        )
     if engine in ("auto", "numba"):
         from . import _kernels
 
         if _kernels.available():
             return _kernels.fiscal_numba(scenario, inp, n_draws, subsets)
         if engine == "numba":
-            raise RuntimeError("engine='numba' needs the numba package: pip install 'benefitshare[fast]'")
+            raise RuntimeError(
+                "engine='numba' needs the numba package: pip install 'benefitshare[fast]'"
+            )
     return fiscal_numpy(scenario, inp, n_draws, subsets)
 
 
-def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *, engine: str = "auto") -> ChunkOutput:
+def evaluate(
+    scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *, engine: str = "auto"
+) -> ChunkOutput:
     """Evaluate every stage for one chunk of draws.
 
     Parameters
@@ -470,12 +517,16 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *
     n_draws = max(np.shape(v)[0] for v in inp.values())
     party_ids = list(spec.parties)
     K, Y = len(party_ids), len(years)
-    subsets = tax_subsets(rule_specs, spec.pool.taxes, parks=proj.park, groups=proj.group, years=years)
+    subsets = tax_subsets(
+        rule_specs, spec.pool.taxes, parks=proj.park, groups=proj.group, years=years
+    )
     fiscal = _fiscal(scenario, inp, n_draws, engine, subsets)
     host_idx, host_kp = _host_kp(spec, proj)
 
     # Stage 7a: costs (the rules may need them), platform, statistics
-    costs = np.broadcast_to(_explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)).copy()
+    costs = np.broadcast_to(
+        _explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)
+    ).copy()
     costs[COST_KINDS.index("land_acquisition")] += fiscal.acquisition_dky
     if spec.platform is not None:
         equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
@@ -496,13 +547,17 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *
         # Kunming's key enclave parks: each host counts its own projects in full, and every
         # partner counts the whole of them too
         partner = np.array([p.role == "partner" for p in spec.parties.values()])
-        credit = np.where(partner[None, :, None], fiscal.value_added_dy[:, None, :], fiscal.credit_host_dky)
+        credit = np.where(
+            partner[None, :, None], fiscal.value_added_dy[:, None, :], fiscal.credit_host_dky
+        )
     else:
         credit = ledgers.statistics_credit_yuan(
             fiscal.value_added_dy[:, None, :],
             np.ones((K, 1)),
             method=st.method,
-            shares_k=None if st.shares is None else np.array([st.shares.get(p, 0.0) for p in party_ids]),
+            shares_k=None
+            if st.shares is None
+            else np.array([st.shares.get(p, 0.0) for p in party_ids]),
             equity_k=equity,
         )
     retained = fiscal.retained_dky
@@ -520,8 +575,13 @@ def evaluate(scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *
         pool_total_dy=pool_dy,
         discount_factors_ky=bargaining.party_discount_factors(spec, years),
         coalition_game=bargaining.context_game(
-            scenario, inp, retained_dky=retained, pool_dy=pool_dy, dividends_dky=dividends,
-            costs_dky=costs.sum(axis=0), standalone_dky=standalone,
+            scenario,
+            inp,
+            retained_dky=retained,
+            pool_dy=pool_dy,
+            dividends_dky=dividends,
+            costs_dky=costs.sum(axis=0),
+            standalone_dky=standalone,
         ),
     )
     pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
@@ -555,7 +615,9 @@ def select_rules(scenario, rules: Sequence[str] | None):
         probs = []
         for name in unknown:
             hint = difflib.get_close_matches(name, list(by_name), n=1)
-            msg = "no rule of that name in the scenario" + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(by_name)}")
+            msg = "no rule of that name in the scenario" + (
+                f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(by_name)}"
+            )
             probs.append(Problem("<arguments>", "rules", msg, name))
         raise ScenarioError(probs)
     return [by_name[r] for r in rules]
@@ -574,8 +636,17 @@ def normalise_seed(seed) -> np.random.SeedSequence:
     if seed is None:
         return np.random.SeedSequence()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ScenarioError([Problem("<arguments>", "seed", "must be a non-negative whole number, a "
-                                     "numpy Generator or SeedSequence, or None", seed)])
+        raise ScenarioError(
+            [
+                Problem(
+                    "<arguments>",
+                    "seed",
+                    "must be a non-negative whole number, a "
+                    "numpy Generator or SeedSequence, or None",
+                    seed,
+                )
+            ]
+        )
     return np.random.SeedSequence(int(seed))
 
 
@@ -634,9 +705,17 @@ def run(
     unc = scenario.spec.uncertainty
     sampler = sampler or unc.sampler
     if sampler not in SAMPLERS:
-        raise ScenarioError([Problem("<arguments>", "sampler", f"must be one of {', '.join(SAMPLERS)}", sampler)])
-    if chunk_draws is not None and (isinstance(chunk_draws, bool) or not isinstance(chunk_draws, (int, np.integer)) or chunk_draws < 1):
-        raise ScenarioError([Problem("<arguments>", "chunk_draws", "must be a whole number >= 1", chunk_draws)])
+        raise ScenarioError(
+            [Problem("<arguments>", "sampler", f"must be one of {', '.join(SAMPLERS)}", sampler)]
+        )
+    if chunk_draws is not None and (
+        isinstance(chunk_draws, bool)
+        or not isinstance(chunk_draws, (int, np.integer))
+        or chunk_draws < 1
+    ):
+        raise ScenarioError(
+            [Problem("<arguments>", "chunk_draws", "must be a whole number >= 1", chunk_draws)]
+        )
     specs = select_rules(scenario, rules)
     names = [r.name for r in specs]
     ss = normalise_seed(seed)  # validated even when a deterministic run does not use it
@@ -645,17 +724,27 @@ def run(
     if draws == 1:
         acc = Accumulator(scenario, names, keep_draws=1, keep_paths=1)
         acc.add(evaluate(scenario, base, specs, engine=engine))
-        return acc.finish(draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0})
+        return acc.finish(
+            draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0}
+        )
 
     factors = uncertain_factors(scenario)
     n_dims = sum(f.n_dims for f in factors)
     source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))
     chunk = int(chunk_draws or unc.chunk_draws)
-    acc = Accumulator(scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws)
+    acc = Accumulator(
+        scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws
+    )
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=draws, desc=f"{scenario.name}", unit="draw", delay=1.0,
-               disable=(not progress) if progress is not None else None, leave=False)
+    bar = tqdm(
+        total=draws,
+        desc=f"{scenario.name}",
+        unit="draw",
+        delay=1.0,
+        disable=(not progress) if progress is not None else None,
+        leave=False,
+    )
     sample_s = eval_s = 0.0
     try:
         done = 0
@@ -678,6 +767,11 @@ def run(
         draws=draws,
         seed=seed_record,
         sampler=sampler,
-        timings={"sample_s": sample_s, "evaluate_s": eval_s, "total_s": time.perf_counter() - t0, "chunk_draws": chunk},
+        timings={
+            "sample_s": sample_s,
+            "evaluate_s": eval_s,
+            "total_s": time.perf_counter() - t0,
+            "chunk_draws": chunk,
+        },
         factors=describe(factors),
     )

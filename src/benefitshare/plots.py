@@ -59,8 +59,18 @@ _CJK_CHARS = "\u2e80-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
 _CJK_GROUP = re.compile(rf"\s*[(（][^()（）]*[{_CJK_CHARS}][^()（）]*[)）]")
 
-_TIER_LABELS = {"central": "Central", "provincial": "Provincial", "city": "City", "county": "County / zone"}
-_TIER_COLOURS = {"central": "#8c8c8c", "provincial": "#b39b77", "city": "#4c9a6a", "county": "#8fbf6f"}
+_TIER_LABELS = {
+    "central": "Central",
+    "provincial": "Provincial",
+    "city": "City",
+    "county": "County / zone",
+}
+_TIER_COLOURS = {
+    "central": "#8c8c8c",
+    "provincial": "#b39b77",
+    "city": "#4c9a6a",
+    "county": "#8fbf6f",
+}
 _PARTY_COLOURS = ("#2f6db3", "#e08a2c", "#7b5ea7", "#c4495b", "#3c9c9c", "#9a7b3c")
 _REBATE_COLOUR = "#c9c9c9"
 
@@ -154,7 +164,9 @@ def _rule_indices(result, rules: Sequence[str] | None) -> list[int]:
         return list(range(len(result.rule_names)))
     unknown = [r for r in rules if r not in result.rule_names]
     if unknown:
-        raise ValueError(f"rules not in this result: {', '.join(unknown)}; valid: {', '.join(result.rule_names)}")
+        raise ValueError(
+            f"rules not in this result: {', '.join(unknown)}; valid: {', '.join(result.rule_names)}"
+        )
     return [result.rule_names.index(r) for r in rules]
 
 
@@ -173,8 +185,9 @@ def _horizon(result) -> str:
 
 
 # ------------------------------------------------------------------------------------ charts
-def annual_allocation(result, party: str | None = None, *, rules: Sequence[str] | None = None,
-                      ncols: int = 3):
+def annual_allocation(
+    result, party: str | None = None, *, rules: Sequence[str] | None = None, ncols: int = 3
+):
     """Each party's share of the pool per year, one panel per rule.
 
     Parameters
@@ -204,8 +217,15 @@ def annual_allocation(result, party: str | None = None, *, rules: Sequence[str] 
     ncols = max(1, min(ncols, len(idx)))
     nrows = -(-len(idx) // ncols)
     with chart_style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.9 * ncols, 2.55 * nrows + 0.9),
-                                 sharex=True, sharey=True, squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(3.9 * ncols, 2.55 * nrows + 0.9),
+            sharex=True,
+            sharey=True,
+            squeeze=False,
+            layout="constrained",
+        )
         for n, ax in enumerate(axes.flat):
             if n >= len(idx):
                 ax.remove()
@@ -213,13 +233,20 @@ def annual_allocation(result, party: str | None = None, *, rules: Sequence[str] 
             r = idx[n]
             name = result.rule_names[r]
             if k_only is None:
-                ax.stackplot(years, shares[r], colors=[colours[p] for p in result.party_ids],
-                             labels=[names[p] for p in result.party_ids], alpha=0.9, linewidth=0)
+                ax.stackplot(
+                    years,
+                    shares[r],
+                    colors=[colours[p] for p in result.party_ids],
+                    labels=[names[p] for p in result.party_ids],
+                    alpha=0.9,
+                    linewidth=0,
+                )
             else:
                 pid = result.party_ids[k_only]
                 ax.plot(years, pool, color="0.55", lw=1.0, ls="--", label="whole pool")
-                ax.fill_between(years, shares[r, k_only], color=colours[pid], alpha=0.85, lw=0,
-                                label=names[pid])
+                ax.fill_between(
+                    years, shares[r, k_only], color=colours[pid], alpha=0.85, lw=0, label=names[pid]
+                )
             ax.set_title("\n".join(textwrap.wrap(labels[name], 42)), loc="left")
             ax.set_axisbelow(True)
             ax.grid(axis="y", color="0.9", lw=0.6)
@@ -231,14 +258,21 @@ def annual_allocation(result, party: str | None = None, *, rules: Sequence[str] 
                 ax.set_ylabel(money_unit() + "/year")
         handles, leg_labels = axes.flat[0].get_legend_handles_labels()
         who = "each party's" if k_only is None else f"{names[result.party_ids[k_only]]}'s"
-        fig.suptitle(f"Annual pool revenue: {who} share under each rule, {_horizon(result)}",
-                     x=0.01, ha="left", fontsize=12)
-        fig.legend(handles, leg_labels, loc="outside lower center", ncol=len(handles), frameon=False)
+        fig.suptitle(
+            f"Annual pool revenue: {who} share under each rule, {_horizon(result)}",
+            x=0.01,
+            ha="left",
+            fontsize=12,
+        )
+        fig.legend(
+            handles, leg_labels, loc="outside lower center", ncol=len(handles), frameon=False
+        )
     return fig
 
 
-def cumulative_share(result, party: str | None = None, *, rules: Sequence[str] | None = None,
-                     ax=None):
+def cumulative_share(
+    result, party: str | None = None, *, rules: Sequence[str] | None = None, ax=None
+):
     """A party's cumulative share of the pool over time, one line per rule.
 
     Parameters
@@ -277,8 +311,14 @@ def cumulative_share(result, party: str | None = None, *, rules: Sequence[str] |
         fig = ax.figure
         cmap = plt.get_cmap("tab10")
         for n, r in enumerate(idx):
-            ax.plot(result.years, ratio[r], color=cmap(n % 10), ls=styles[(n // 10) % 4] if n >= 10 else "-",
-                    lw=1.8, label="\n".join(textwrap.wrap(labels[result.rule_names[r]], 48)))
+            ax.plot(
+                result.years,
+                ratio[r],
+                color=cmap(n % 10),
+                ls=styles[(n // 10) % 4] if n >= 10 else "-",
+                lw=1.8,
+                label="\n".join(textwrap.wrap(labels[result.rule_names[r]], 48)),
+            )
         top = np.nanmax(ratio[idx], initial=0.0)
         ax.set_ylim(-0.01, min(1.0, np.ceil((top + 0.05) * 10) / 10))
         ax.set_xlim(result.years[0], result.years[-1])
@@ -287,8 +327,11 @@ def cumulative_share(result, party: str | None = None, *, rules: Sequence[str] |
         ax.set_xlabel("year")
         ax.set_ylabel("cumulative share of the pool")
         name = party_labels(result)[pid]
-        ax.set_title(f"{name}'s cumulative share of the shareable pool, by rule ({_horizon(result)})",
-                     loc="left", fontsize=12)
+        ax.set_title(
+            f"{name}'s cumulative share of the shareable pool, by rule ({_horizon(result)})",
+            loc="left",
+            fontsize=12,
+        )
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, labelspacing=0.7)
         fig.tight_layout()
     return fig
@@ -339,14 +382,18 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
             nodes.append((0, f"tax:{tax}", label, float(tier_tl[t].sum()), "0.45"))
     tier_tot = tier_tl.sum(axis=0)
     for j, tier in enumerate(TIERS):
-        nodes.append((1, f"tier:{tier}", _TIER_LABELS[tier], float(tier_tot[j]), _TIER_COLOURS[tier]))
+        nodes.append(
+            (1, f"tier:{tier}", _TIER_LABELS[tier], float(tier_tot[j]), _TIER_COLOURS[tier])
+        )
     nodes += [
         (2, "pool", "Shareable pool", pool, "#5b7fa8"),
         (2, "outside", "Local revenue outside the pool", outside, "#a0a0a0"),
         (2, "rebates", "Rebates to firms", rebates, _REBATE_COLOUR),
     ]
     for k, pid in enumerate(result.party_ids):
-        nodes.append((3, f"party:{pid}", names[pid], float(share_k[k] + retained_k[k]), colours[pid]))
+        nodes.append(
+            (3, f"party:{pid}", names[pid], float(share_k[k] + retained_k[k]), colours[pid])
+        )
 
     links: list[tuple[str, str, float, str]] = []
     for t, tax in enumerate(TAXES):
@@ -380,11 +427,20 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
         ax.set_title(
             f"Where the tax goes, {_horizon(result)} totals [{money_unit()}]\n"
             f"split of the pool under: {label}",
-            loc="left", fontsize=12,
+            loc="left",
+            fontsize=12,
         )
         for x, head in enumerate(("Tax type", "Government tier", "Local revenue", "Received by")):
-            ax.text(_COL_X[x] + _NODE_W / 2, 1.03, head, ha="center", va="bottom", fontsize=9,
-                    fontweight="bold", color="0.3")
+            ax.text(
+                _COL_X[x] + _NODE_W / 2,
+                1.03,
+                head,
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                fontweight="bold",
+                color="0.3",
+            )
         fig.tight_layout()
     return fig
 
@@ -393,7 +449,9 @@ def default_flow_rule(result) -> str:
     """The first rule of the run that gives the partner part of the pool (else the first rule)."""
     k = result.scenario.spec.party_index("partner")
     partner = result.means["pool_share_rdky"][:, k].sum(axis=-1)
-    return next((n for n, v in zip(result.rule_names, partner, strict=True) if v > 0), result.rule_names[0])
+    return next(
+        (n for n, v in zip(result.rule_names, partner, strict=True) if v > 0), result.rule_names[0]
+    )
 
 
 def to_png(fig, *, dpi: int = 120) -> bytes:
@@ -460,12 +518,37 @@ def _draw_sankey(ax, nodes, links) -> None:
         out_cursor[src] -= h
         in_cursor[dst] -= h
         xm = (x0 + x1) / 2
-        verts = [(x0, y0), (xm, y0), (xm, y1), (x1, y1), (x1, y1 - h), (xm, y1 - h), (xm, y0 - h),
-                 (x0, y0 - h), (x0, y0)]
-        codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO,
-                 MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.CLOSEPOLY]
-        ax.add_patch(PathPatch(MPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.4,
-                               gid=f"{src}->{dst}"))
+        verts = [
+            (x0, y0),
+            (xm, y0),
+            (xm, y1),
+            (x1, y1),
+            (x1, y1 - h),
+            (xm, y1 - h),
+            (xm, y0 - h),
+            (x0, y0 - h),
+            (x0, y0),
+        ]
+        codes = [
+            MPath.MOVETO,
+            MPath.CURVE4,
+            MPath.CURVE4,
+            MPath.CURVE4,
+            MPath.LINETO,
+            MPath.CURVE4,
+            MPath.CURVE4,
+            MPath.CURVE4,
+            MPath.CLOSEPOLY,
+        ]
+        ax.add_patch(
+            PathPatch(
+                MPath(verts, codes),
+                facecolor=colour,
+                edgecolor="none",
+                alpha=0.4,
+                gid=f"{src}->{dst}",
+            )
+        )
 
     label_y: dict[str, float] = {}
     for col in per_col.values():
@@ -474,13 +557,24 @@ def _draw_sankey(ax, nodes, links) -> None:
             label_y[key] = y
     for c, key, label, value, colour in nodes:
         x, bottom, top = box[key]
-        ax.add_patch(Rectangle((x, bottom), _NODE_W, top - bottom, facecolor=colour, edgecolor="none", gid=key))
+        ax.add_patch(
+            Rectangle(
+                (x, bottom), _NODE_W, top - bottom, facecolor=colour, edgecolor="none", gid=key
+            )
+        )
         text = f"{label}  {value:,.1f}"
         if c == 0:
             ax.text(x - 0.02, label_y[key], text, ha="right", va="center", fontsize=8.5)
         else:
-            ax.text(x + _NODE_W + 0.02, label_y[key], text, ha="left", va="center", fontsize=8.5,
-                    bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0})
+            ax.text(
+                x + _NODE_W + 0.02,
+                label_y[key],
+                text,
+                ha="left",
+                va="center",
+                fontsize=8.5,
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
+            )
     ax.set_xlim(-0.9, 3.75)
     ax.set_ylim(-0.02, 1.06)
     ax.axis("off")

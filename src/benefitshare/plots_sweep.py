@@ -59,9 +59,19 @@ def _tick(value) -> str:
     return str(value)
 
 
-def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str = "npv_yuan", *, rule: str | None = None,
-            party: str | None = None, labels: Mapping[str, str] | None = None, max_levels: int = 8,
-            annotate: bool | None = None, ax=None):
+def heatmap(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str = "npv_yuan",
+    *,
+    rule: str | None = None,
+    party: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    max_levels: int = 8,
+    annotate: bool | None = None,
+    ax=None,
+):
     """Mean of ``metric`` over two inputs, for one rule and party.
 
     Parameters
@@ -89,17 +99,26 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str = "npv_yuan", *, ru
 
     for name in (x, y):
         if name not in frame.columns:
-            raise ValueError(f"no input {name!r} in the results; inputs: {', '.join(_input_columns(frame))}")
+            raise ValueError(
+                f"no input {name!r} in the results; inputs: {', '.join(_input_columns(frame))}"
+            )
     sub, rule, party = _pick(frame, metric, rule, party)
     scale, name, unit = metric_label(metric)
-    cells = (sub.assign(_x=_levels(sub[x], max_levels), _y=_levels(sub[y], max_levels))
-             .groupby(["_y", "_x"], observed=True)[metric].mean().unstack("_x") / scale)
+    cells = (
+        sub.assign(_x=_levels(sub[x], max_levels), _y=_levels(sub[y], max_levels))
+        .groupby(["_y", "_x"], observed=True)[metric]
+        .mean()
+        .unstack("_x")
+        / scale
+    )
     values = cells.to_numpy(dtype=float)
     labels = dict(labels or {})
     with chart_style():
         if ax is None:
-            fig, ax = plt.subplots(figsize=(1.6 + 0.8 * max(4, values.shape[1]), 1.3 + 0.55 * max(4, values.shape[0])),
-                                   layout="constrained")
+            fig, ax = plt.subplots(
+                figsize=(1.6 + 0.8 * max(4, values.shape[1]), 1.3 + 0.55 * max(4, values.shape[0])),
+                layout="constrained",
+            )
         else:
             fig = ax.figure
         finite = values[np.isfinite(values)]
@@ -114,8 +133,11 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str = "npv_yuan", *, ru
         ax.set_yticks(range(values.shape[0]), [_tick(v) for v in cells.index])
         ax.set_xlabel(labels.get(x, x))
         ax.set_ylabel(labels.get(y, y))
-        ax.set_title(f"{name}: {party}, rule {rule}\n(mean over the variants in each cell)", loc="left",
-                     fontsize=9.5)
+        ax.set_title(
+            f"{name}: {party}, rule {rule}\n(mean over the variants in each cell)",
+            loc="left",
+            fontsize=9.5,
+        )
         for spine in ax.spines.values():
             spine.set_visible(False)
         bar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03)
@@ -126,18 +148,35 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, metric: str = "npv_yuan", *, ru
             norm = im.norm
             for (i, j), v in np.ndenumerate(values):
                 if not np.isfinite(v):
-                    ax.text(j, i, "no result", ha="center", va="center", fontsize=7, color="#8c8c8c")
+                    ax.text(
+                        j, i, "no result", ha="center", va="center", fontsize=7, color="#8c8c8c"
+                    )
                     continue
                 shade = norm(v)
                 dark = shade < 0.25 or shade > 0.75 if cmap == "RdBu" else shade < 0.55
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7.5,
-                        color="white" if dark else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.3g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="white" if dark else "black",
+                )
     return fig
 
 
-def metric_by_input(frame: pd.DataFrame, metric: str = "npv_yuan", *, party: str | None = None,
-                    rules: Sequence[str] | None = None, variables: Sequence[str] | None = None,
-                    labels: Mapping[str, str] | None = None, max_levels: int = 8, ncols: int = 3):
+def metric_by_input(
+    frame: pd.DataFrame,
+    metric: str = "npv_yuan",
+    *,
+    party: str | None = None,
+    rules: Sequence[str] | None = None,
+    variables: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    max_levels: int = 8,
+    ncols: int = 3,
+):
     """``metric`` against each input: one panel per input, one colour per rule.
 
     Each variant is a dot; the line joins the mean over the variants at each level of the input
@@ -174,9 +213,13 @@ def metric_by_input(frame: pd.DataFrame, metric: str = "npv_yuan", *, party: str
     ncols = max(1, min(ncols, len(names)))
     nrows = -(-len(names) // ncols)
     with chart_style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows + 0.5), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows + 0.5), sharey=True, squeeze=False
+        )
         for ax, name in zip(axes.flat, names, strict=False):
-            numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+            numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(
+                frame[name]
+            )
             categories = list(dict.fromkeys(frame[name])) if not numeric else None
             for i, rule in enumerate(rules):
                 sub, _, _ = _pick(frame, metric, rule, party)
@@ -185,23 +228,45 @@ def metric_by_input(frame: pd.DataFrame, metric: str = "npv_yuan", *, party: str
                 ax.scatter(xs, sub[metric] / scale, s=9, alpha=0.35, color=colour, linewidths=0)
                 level = _levels(sub[name], max_levels) if numeric else xs
                 means = (sub[metric] / scale).groupby(level, observed=True, sort=True).mean()
-                ax.plot(means.index, means.to_numpy(), color=colour, lw=1.6, marker="o", ms=3, label=rule)
+                ax.plot(
+                    means.index,
+                    means.to_numpy(),
+                    color=colour,
+                    lw=1.6,
+                    marker="o",
+                    ms=3,
+                    label=rule,
+                )
             if categories:
-                ax.set_xticks(range(len(categories)), [str(c) for c in categories], rotation=20, ha="right")
+                ax.set_xticks(
+                    range(len(categories)), [str(c) for c in categories], rotation=20, ha="right"
+                )
             ax.set_xlabel(labels.get(name, name))
             ax.axhline(0.0, color="#999999", lw=0.6, zorder=0)
             ax.grid(axis="y", color="#e6e6e6", lw=0.6)
-        for ax in axes.flat[len(names):]:
+        for ax in axes.flat[len(names) :]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
             ax.set_ylabel(unit or metric_name)
         handles, texts = axes.flat[0].get_legend_handles_labels()
-        fig.suptitle(f"{metric_name} of {party}, by input (dots: variants; lines: mean at each level)",
-                     x=0.01, ha="left", fontsize=10.5)
+        fig.suptitle(
+            f"{metric_name} of {party}, by input (dots: variants; lines: mean at each level)",
+            x=0.01,
+            ha="left",
+            fontsize=10.5,
+        )
         if len(rules) > 1:
-            fig.legend(handles, texts, loc="lower center", ncol=min(4, len(rules)), frameon=False,
-                       bbox_to_anchor=(0.5, 0.005))
-            fig.tight_layout(rect=(0, (0.4 + 0.2 * (len(rules) > 4)) / fig.get_figheight(), 1, 0.97))
+            fig.legend(
+                handles,
+                texts,
+                loc="lower center",
+                ncol=min(4, len(rules)),
+                frameon=False,
+                bbox_to_anchor=(0.5, 0.005),
+            )
+            fig.tight_layout(
+                rect=(0, (0.4 + 0.2 * (len(rules) > 4)) / fig.get_figheight(), 1, 0.97)
+            )
         else:
             fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig

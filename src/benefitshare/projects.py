@@ -36,7 +36,9 @@ class ProjectRow(BaseModel):
     investment_yuan: Annotated[float, Field(gt=0.0)]
     start_year: Annotated[int, Field(ge=1900, le=2200)]
     construction_years: Annotated[int, Field(ge=1, le=10)] = 2
-    phasing: str = Field("", description="Capex shares by construction year, e.g. '0.4;0.6'; even when empty.")
+    phasing: str = Field(
+        "", description="Capex shares by construction year, e.g. '0.4;0.6'; even when empty."
+    )
     ramp_up_years: Annotated[int, Field(ge=1, le=20)] = 3
     output_per_fixed_asset: Annotated[float, Field(ge=0.0, le=50.0)] = Field(
         description="Sales at full capacity per yuan of investment [yuan/yuan/year]."
@@ -122,7 +124,11 @@ class ProjectTable:
     def __getattr__(self, name: str):
         if name in ProjectRow.model_fields:
             values = [getattr(r, name) for r in self.rows]
-            if values and isinstance(values[0], (bool, int, float)) and not isinstance(values[0], str):
+            if (
+                values
+                and isinstance(values[0], (bool, int, float))
+                and not isinstance(values[0], str)
+            ):
                 return np.asarray(values)
             return values
         raise AttributeError(name)
@@ -161,9 +167,16 @@ def load_projects(path: Path, *, display: str | None = None) -> ProjectTable:
         if col not in PROJECT_COLUMNS:
             hint = difflib.get_close_matches(col, PROJECT_COLUMNS, n=1)
             problems.append(
-                Problem(name, f"line 1, column {col}",
-                        "unknown column" + (f"; did you mean {hint[0]!r}?" if hint else
-                                            f"; allowed: {', '.join(PROJECT_COLUMNS)}"))
+                Problem(
+                    name,
+                    f"line 1, column {col}",
+                    "unknown column"
+                    + (
+                        f"; did you mean {hint[0]!r}?"
+                        if hint
+                        else f"; allowed: {', '.join(PROJECT_COLUMNS)}"
+                    ),
+                )
             )
     for col in _REQUIRED:
         if col not in header:
@@ -176,7 +189,11 @@ def load_projects(path: Path, *, display: str | None = None) -> ProjectTable:
     seen: dict[str, int] = {}
     for raw in raw_rows:
         line = raw.pop("__line__")
-        data = {k: v for k, v in raw.items() if not (v == "" and not ProjectRow.model_fields[k].is_required())}
+        data = {
+            k: v
+            for k, v in raw.items()
+            if not (v == "" and not ProjectRow.model_fields[k].is_required())
+        }
         pid = raw.get("project_id", "?") or "?"
         try:
             row = ProjectRow.model_validate(data)
@@ -187,13 +204,19 @@ def load_projects(path: Path, *, display: str | None = None) -> ProjectTable:
                 if err["type"] == "finite_number":
                     msg = "must be a finite number (NaN and infinity are not allowed)"
                 value = raw.get(col, ...) if err["type"] != "missing" else ...
-                where = f"line {line} ({pid}), column {col}" if err["loc"] else f"line {line} ({pid})"
+                where = (
+                    f"line {line} ({pid}), column {col}" if err["loc"] else f"line {line} ({pid})"
+                )
                 problems.append(Problem(name, where, msg, value))
             continue
         if row.project_id in seen:
             problems.append(
-                Problem(name, f"line {line}, column project_id",
-                        f"duplicate project id (first on line {seen[row.project_id]})", row.project_id)
+                Problem(
+                    name,
+                    f"line {line}, column project_id",
+                    f"duplicate project id (first on line {seen[row.project_id]})",
+                    row.project_id,
+                )
             )
             continue
         seen[row.project_id] = line

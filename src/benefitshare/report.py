@@ -85,7 +85,11 @@ def _comparison(summary: pd.DataFrame) -> tuple[list[str], list[list[str]], set[
     for rec in table.itertuples(index=False):
         row = [rec.rule if rec.rule != last else "", rec.party, f"{rec.npv_yi:,.2f}"]
         if spread:
-            row += [f"{rec.npv_p5_yi:,.2f}", f"{rec.npv_p95_yi:,.2f}", f"{rec.prob_net_negative:.0%}"]
+            row += [
+                f"{rec.npv_p5_yi:,.2f}",
+                f"{rec.npv_p95_yi:,.2f}",
+                f"{rec.prob_net_negative:.0%}",
+            ]
         share = "—" if pd.isna(rec.share_of_pool) else f"{rec.share_of_pool:.1%}"
         rows.append([*row, share, f"{rec.cumulative_yi:,.2f}"])
         last = rec.rule
@@ -118,7 +122,9 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def format_text_table(header: list[str], rows: list[list[str]], *, right: set[int] | None = None) -> str:
+def format_text_table(
+    header: list[str], rows: list[list[str]], *, right: set[int] | None = None
+) -> str:
     """A plain-text table aligned for a terminal (wide characters such as 亿 count double)."""
     right = set(range(1, len(header))) if right is None else right
     widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -134,7 +140,9 @@ def format_text_table(header: list[str], rows: list[list[str]], *, right: set[in
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-def format_markdown_table(header: list[str], rows: list[list[str]], *, right: set[int] | None = None) -> str:
+def format_markdown_table(
+    header: list[str], rows: list[list[str]], *, right: set[int] | None = None
+) -> str:
     """A GitHub-flavoured Markdown table."""
     right = set(range(1, len(header))) if right is None else right
     align = ["---:" if i in right else ":---" for i in range(len(header))]
@@ -144,7 +152,9 @@ def format_markdown_table(header: list[str], rows: list[list[str]], *, right: se
     return "\n".join(lines)
 
 
-def run_text(summary: pd.DataFrame, headline: dict[str, float], *, title: str, years: tuple[int, int]) -> str:
+def run_text(
+    summary: pd.DataFrame, headline: dict[str, float], *, title: str, years: tuple[int, int]
+) -> str:
     """What ``benefitshare run`` prints: the headline and the rule x party comparison."""
     span = f"{years[0]}–{years[1]}"
     header, rows, right = _comparison(summary)
@@ -193,12 +203,19 @@ def build_report(run_dir: str | Path) -> list[Path]:
     summary = tables["summary.csv"]
     scn = manifest.get("scenario", {})
     title = scn.get("title") or scn.get("name") or run_dir.name
-    years = manifest.get("years") or [int(tables["annual.csv"]["year"].min()), int(tables["annual.csv"]["year"].max())]
+    years = manifest.get("years") or [
+        int(tables["annual.csv"]["year"].min()),
+        int(tables["annual.csv"]["year"].max()),
+    ]
     span = f"{years[0]}–{years[1]}"
     headline = manifest.get("headline_yuan")
     labels = [(r["name"], r.get("label") or r["name"]) for r in manifest.get("rules", [])]
     charts = [(name, caption) for name, caption in CHARTS.items() if (run_dir / name).is_file()]
-    charts += [(p.name, p.stem.replace("_", " ")) for p in sorted(run_dir.glob("*.png")) if p.name not in CHARTS]
+    charts += [
+        (p.name, p.stem.replace("_", " "))
+        for p in sorted(run_dir.glob("*.png"))
+        if p.name not in CHARTS
+    ]
     flow_rule = manifest.get("charts", {}).get("flow_rule")
 
     meta = [
@@ -206,20 +223,46 @@ def build_report(run_dir: str | Path) -> list[Path]:
         ["benefitshare", str(manifest.get("benefitshare_version", "unknown"))],
         ["git commit", str(manifest.get("git_commit") or "not in a git repository")],
         ["created (UTC)", str(manifest.get("created_utc", ""))],
-        ["draws, seed, sampler", f"{manifest.get('draws')}, {manifest.get('seed')}, {manifest.get('sampler')}"],
+        [
+            "draws, seed, sampler",
+            f"{manifest.get('draws')}, {manifest.get('seed')}, {manifest.get('sampler')}",
+        ],
         ["command", f"`{manifest.get('command')}`" if manifest.get("command") else "(Python API)"],
     ]
     overrides = manifest.get("overrides") or {}
     inputs = [[f"`{k}`", f"`{v}`"] for k, v in (manifest.get("inputs_sha256") or {}).items()]
     comp_header, comp_rows, comp_right = _comparison(summary)
 
-    md = [f"# {title}", "", f"Run `{run_dir.name}`: {len(labels) or summary['rule'].nunique()} rules compared over {span}.", ""]
+    md = [
+        f"# {title}",
+        "",
+        f"Run `{run_dir.name}`: {len(labels) or summary['rule'].nunique()} rules compared over {span}.",
+        "",
+    ]
     if headline:
-        md += [f"## Headline ({span} totals, 亿元)", "",
-               format_markdown_table(["", "亿元", "of tax"], _web_indent(headline_table(headline))), ""]
-    md += ["## Rules compared", "", format_markdown_table(comp_header, comp_rows, right=comp_right), "", NOTES, ""]
+        md += [
+            f"## Headline ({span} totals, 亿元)",
+            "",
+            format_markdown_table(["", "亿元", "of tax"], _web_indent(headline_table(headline))),
+            "",
+        ]
+    md += [
+        "## Rules compared",
+        "",
+        format_markdown_table(comp_header, comp_rows, right=comp_right),
+        "",
+        NOTES,
+        "",
+    ]
     if labels:
-        md += ["### The rules", "", format_markdown_table(["rule", "description"], [[n, lab] for n, lab in labels], right=set()), ""]
+        md += [
+            "### The rules",
+            "",
+            format_markdown_table(
+                ["rule", "description"], [[n, lab] for n, lab in labels], right=set()
+            ),
+            "",
+        ]
     if charts:
         md += ["## Charts", ""]
         for name, caption in charts:
@@ -230,43 +273,71 @@ def build_report(run_dir: str | Path) -> list[Path]:
     if overrides:
         md += ["Overrides:", "", *(f"- `{k} = {v!r}`" for k, v in overrides.items()), ""]
     if inputs:
-        md += ["Input files (SHA-256):", "", format_markdown_table(["file", "sha256"], inputs, right=set()), ""]
+        md += [
+            "Input files (SHA-256):",
+            "",
+            format_markdown_table(["file", "sha256"], inputs, right=set()),
+            "",
+        ]
     md_text = "\n".join(md)
 
     def html_table(header, rows, right=None) -> str:
         right = set(range(1, len(header))) if right is None else right
         th = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = "".join(
-            "<tr>" + "".join(
+            "<tr>"
+            + "".join(
                 f'<td class="{"num" if i in right else ""}">{html.escape(str(c)).replace("`", "")}</td>'
                 for i, c in enumerate(r)
-            ) + "</tr>"
+            )
+            + "</tr>"
             for r in rows
         )
         return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>Run <code>{html.escape(run_dir.name)}</code>: rules compared over {span}.</p>"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>Run <code>{html.escape(run_dir.name)}</code>: rules compared over {span}.</p>",
+    ]
     if headline:
-        parts += [f"<h2>Headline ({span} totals, 亿元)</h2>", html_table(["", "亿元", "of tax"], _web_indent(headline_table(headline)))]
-    parts += ["<h2>Rules compared</h2>", html_table(comp_header, comp_rows, right=comp_right),
-              f"<p class=\"note\">{html.escape(NOTES)}</p>"]
+        parts += [
+            f"<h2>Headline ({span} totals, 亿元)</h2>",
+            html_table(["", "亿元", "of tax"], _web_indent(headline_table(headline))),
+        ]
+    parts += [
+        "<h2>Rules compared</h2>",
+        html_table(comp_header, comp_rows, right=comp_right),
+        f'<p class="note">{html.escape(NOTES)}</p>',
+    ]
     if labels:
-        parts += ["<h3>The rules</h3>", html_table(["rule", "description"], [[n, lab] for n, lab in labels], right=set())]
+        parts += [
+            "<h3>The rules</h3>",
+            html_table(["rule", "description"], [[n, lab] for n, lab in labels], right=set()),
+        ]
     if charts:
         parts.append("<h2>Charts</h2>")
         for name, caption in charts:
             data = base64.b64encode((run_dir / name).read_bytes()).decode("ascii")
             if name == "flows.png" and flow_rule:
                 caption += f" (split under {flow_rule})"
-            parts.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            parts.append(
+                f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
     parts += ["<h2>Provenance</h2>", html_table(["", ""], meta, right=set())]
     if overrides:
-        parts.append("<p>Overrides:</p><ul>" + "".join(
-            f"<li><code>{html.escape(f'{k} = {v!r}')}</code></li>" for k, v in overrides.items()) + "</ul>")
+        parts.append(
+            "<p>Overrides:</p><ul>"
+            + "".join(
+                f"<li><code>{html.escape(f'{k} = {v!r}')}</code></li>" for k, v in overrides.items()
+            )
+            + "</ul>"
+        )
     if inputs:
-        parts += ["<p>Input files (SHA-256):</p>", html_table(["file", "sha256"], inputs, right=set())]
+        parts += [
+            "<p>Input files (SHA-256):</p>",
+            html_table(["file", "sha256"], inputs, right=set()),
+        ]
     html_text = _HTML_PAGE.format(title=html.escape(title), body="\n".join(parts))
 
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"

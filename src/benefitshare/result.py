@@ -59,7 +59,18 @@ class Accumulator:
         self.n = 0
         self.sums: dict[str, np.ndarray] = {}
         self.paths: dict[str, np.ndarray] = {}
-        self.scalars: dict[str, list] = {k: [] for k in ("npv_rdk", "revenue_rdk", "pool_share_total_rdk", "payback_rdk", "standalone_npv_dk", "costs_total_dk", "pool_total_d")}
+        self.scalars: dict[str, list] = {
+            k: []
+            for k in (
+                "npv_rdk",
+                "revenue_rdk",
+                "pool_share_total_rdk",
+                "payback_rdk",
+                "standalone_npv_dk",
+                "costs_total_dk",
+                "pool_total_d",
+            )
+        }
         self.counts: dict[str, np.ndarray] = {}
         self.factors_ky = party_discount_factors(scenario.spec, scenario.years)
 
@@ -70,8 +81,16 @@ class Accumulator:
             arr = getattr(c, name)
             total = arr.sum(axis=axis)
             self.sums[name] = total if name not in self.sums else self.sums[name] + total
-        self.sums["flows_nt4y"] = c.flows_nt4y if "flows_nt4y" not in self.sums else self.sums["flows_nt4y"] + c.flows_nt4y
-        self.sums["rebates_n2y"] = c.rebates_n2y if "rebates_n2y" not in self.sums else self.sums["rebates_n2y"] + c.rebates_n2y
+        self.sums["flows_nt4y"] = (
+            c.flows_nt4y
+            if "flows_nt4y" not in self.sums
+            else self.sums["flows_nt4y"] + c.flows_nt4y
+        )
+        self.sums["rebates_n2y"] = (
+            c.rebates_n2y
+            if "rebates_n2y" not in self.sums
+            else self.sums["rebates_n2y"] + c.rebates_n2y
+        )
         # per-draw scalars
         revenue = c.pool_share_rdky + (c.retained_dky + c.dividends_dky)[None]
         costs = c.costs_cdky.sum(axis=0)
@@ -88,7 +107,9 @@ class Accumulator:
             self.scalars["npv_rdk"].append(npv[:, :m])
             self.scalars["revenue_rdk"].append(revenue[:, :m].sum(axis=-1))
             self.scalars["pool_share_total_rdk"].append(c.pool_share_rdky[:, :m].sum(axis=-1))
-            self.scalars["payback_rdk"].append(payback_year(net[:, :m], self.scenario.years).astype(np.float32))
+            self.scalars["payback_rdk"].append(
+                payback_year(net[:, :m], self.scenario.years).astype(np.float32)
+            )
             self.scalars["standalone_npv_dk"].append(standalone_npv[:m])
             self.scalars["costs_total_dk"].append(costs[:m].sum(axis=-1))
             self.scalars["pool_total_d"].append(c.pool_dy[:m].sum(axis=-1))
@@ -118,7 +139,10 @@ class Accumulator:
             index = [slice(None)] * self.paths[k].ndim
             index[axis] = slice(0, kept)
             paths[k] = self.paths[k][tuple(index)]
-        scal = {k: np.concatenate(v, axis=1 if k.endswith("_rdk") else 0) for k, v in self.scalars.items()}
+        scal = {
+            k: np.concatenate(v, axis=1 if k.endswith("_rdk") else 0)
+            for k, v in self.scalars.items()
+        }
         return Result(
             scenario=self.scenario,
             rule_names=self.rule_names,
@@ -183,7 +207,9 @@ class Result:
     timings: dict
 
     @classmethod
-    def from_chunks(cls, scenario, rule_names: Sequence[str], chunks, *, draws, seed, sampler, timings):
+    def from_chunks(
+        cls, scenario, rule_names: Sequence[str], chunks, *, draws, seed, sampler, timings
+    ):
         """Assemble a result from the outputs of :func:`~benefitshare.pipeline.evaluate`."""
         chunks = list(chunks)
         acc = Accumulator(scenario, rule_names, n_draws=sum(c.pool_dy.shape[0] for c in chunks))
@@ -192,19 +218,37 @@ class Result:
         return acc.finish(draws=draws, seed=seed, sampler=sampler, timings=timings)
 
     # ---------------------------------------------------------------- kept paths, by name
-    pool_dy = property(lambda self: self.paths["pool_dy"], doc="Pool per kept path, (D, Y) [yuan/year].")
-    pool_share_rdky = property(lambda self: self.paths["pool_share_rdky"], doc="(R, D, K, Y) share of the pool.")
-    retained_dky = property(lambda self: self.paths["retained_dky"], doc="(D, K, Y) local revenue outside the pool.")
-    dividends_dky = property(lambda self: self.paths["dividends_dky"], doc="(D, K, Y) platform dividends.")
+    pool_dy = property(
+        lambda self: self.paths["pool_dy"], doc="Pool per kept path, (D, Y) [yuan/year]."
+    )
+    pool_share_rdky = property(
+        lambda self: self.paths["pool_share_rdky"], doc="(R, D, K, Y) share of the pool."
+    )
+    retained_dky = property(
+        lambda self: self.paths["retained_dky"], doc="(D, K, Y) local revenue outside the pool."
+    )
+    dividends_dky = property(
+        lambda self: self.paths["dividends_dky"], doc="(D, K, Y) platform dividends."
+    )
     costs_cdky = property(lambda self: self.paths["costs_cdky"], doc="(C, D, K, Y) costs by kind.")
-    value_added_credit_dky = property(lambda self: self.paths["value_added_credit_dky"], doc="(D, K, Y) GDP credit.")
+    value_added_credit_dky = property(
+        lambda self: self.paths["value_added_credit_dky"], doc="(D, K, Y) GDP credit."
+    )
     tax_dty = property(lambda self: self.paths["tax_dty"], doc="(D, T, Y) tax by type.")
-    tier_dt4y = property(lambda self: self.paths["tier_dt4y"], doc="(D, T, 4, Y) tax by type and tier.")
+    tier_dt4y = property(
+        lambda self: self.paths["tier_dt4y"], doc="(D, T, 4, Y) tax by type and tier."
+    )
     rebates_dy = property(lambda self: self.paths["rebates_dy"], doc="(D, Y) rebates to firms.")
     value_added_dy = property(lambda self: self.paths["value_added_dy"], doc="(D, Y) value added.")
-    standalone_dky = property(lambda self: self.paths["standalone_dky"], doc="(D, K, Y) standalone revenue.")
-    flows_mean_nt4y = property(lambda self: self.means["flows_nt4y"], doc="(N, T, 4, Y) mean tax by park/type/tier.")
-    rebates_mean_n2y = property(lambda self: self.means["rebates_n2y"], doc="(N, 2, Y) mean rebates by park/tier.")
+    standalone_dky = property(
+        lambda self: self.paths["standalone_dky"], doc="(D, K, Y) standalone revenue."
+    )
+    flows_mean_nt4y = property(
+        lambda self: self.means["flows_nt4y"], doc="(N, T, 4, Y) mean tax by park/type/tier."
+    )
+    rebates_mean_n2y = property(
+        lambda self: self.means["rebates_n2y"], doc="(N, 2, Y) mean rebates by park/tier."
+    )
 
     # ---------------------------------------------------------------- derived per-draw arrays
     @property
@@ -297,7 +341,10 @@ class Result:
     def _npv_mean_rk(self) -> np.ndarray:
         """Mean NPV of net benefit over all draws (NPV is linear, so NPV of the mean path)."""
         m = self.means
-        net = m["pool_share_rdky"] + (m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0))[None]
+        net = (
+            m["pool_share_rdky"]
+            + (m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0))[None]
+        )
         return npv_yuan(net, self.discount_factors_ky()[None])
 
     def annual(self) -> pd.DataFrame:
@@ -314,7 +361,9 @@ class Result:
         dividends = m["dividends_dky"]
         costs = m["costs_cdky"].sum(axis=0)
         R, K, Y = share.shape
-        idx = pd.MultiIndex.from_product([self.rule_names, self.party_ids, self.years], names=["rule", "party", "year"])
+        idx = pd.MultiIndex.from_product(
+            [self.rule_names, self.party_ids, self.years], names=["rule", "party", "year"]
+        )
         revenue = share + (retained + dividends)[None]
         cols = {
             "amount_yuan": revenue.reshape(-1),
@@ -349,7 +398,9 @@ class Result:
         ``cumulative_yuan``, ``standalone_npv_yuan``, ``gain_yuan``."""
         npv = self.scalars["npv_rdk"]
         R, D, K = npv.shape
-        idx = pd.MultiIndex.from_product([self.rule_names, range(D), self.party_ids], names=["rule", "draw", "party"])
+        idx = pd.MultiIndex.from_product(
+            [self.rule_names, range(D), self.party_ids], names=["rule", "draw", "party"]
+        )
         stand = np.broadcast_to(self.scalars["standalone_npv_dk"][None], (R, D, K))
         df = pd.DataFrame(
             {
@@ -360,7 +411,17 @@ class Result:
             },
             index=idx,
         ).reset_index()
-        return df[["draw", "rule", "party", "npv_yuan", "cumulative_yuan", "standalone_npv_yuan", "gain_yuan"]]
+        return df[
+            [
+                "draw",
+                "rule",
+                "party",
+                "npv_yuan",
+                "cumulative_yuan",
+                "standalone_npv_yuan",
+                "gain_yuan",
+            ]
+        ]
 
     def draws(self) -> pd.DataFrame:
         """Per-draw NPV by rule and party, for your own analysis (see :meth:`draws_table`)."""
@@ -374,16 +435,28 @@ class Result:
         sum to the tax.
         """
         parks = list(self.scenario.spec.parks)
-        idx = pd.MultiIndex.from_product([parks, TAXES, TIERS, self.years], names=["park", "tax", "tier", "year"])
-        tax = pd.DataFrame({"amount_yuan": self.flows_mean_nt4y.reshape(-1)}, index=idx).reset_index()
+        idx = pd.MultiIndex.from_product(
+            [parks, TAXES, TIERS, self.years], names=["park", "tax", "tier", "year"]
+        )
+        tax = pd.DataFrame(
+            {"amount_yuan": self.flows_mean_nt4y.reshape(-1)}, index=idx
+        ).reset_index()
         tax["kind"] = "tax"
-        idx_r = pd.MultiIndex.from_product([parks, LOCAL_TIERS, self.years], names=["park", "tier", "year"])
-        reb = pd.DataFrame({"amount_yuan": -self.rebates_mean_n2y.reshape(-1)}, index=idx_r).reset_index()
+        idx_r = pd.MultiIndex.from_product(
+            [parks, LOCAL_TIERS, self.years], names=["park", "tier", "year"]
+        )
+        reb = pd.DataFrame(
+            {"amount_yuan": -self.rebates_mean_n2y.reshape(-1)}, index=idx_r
+        ).reset_index()
         reb["tax"] = "rebate"
         reb["kind"] = "rebate"
-        df = pd.concat([tax, reb], ignore_index=True)[["year", "park", "tax", "tier", "kind", "amount_yuan"]]
+        df = pd.concat([tax, reb], ignore_index=True)[
+            ["year", "park", "tax", "tier", "kind", "amount_yuan"]
+        ]
         df["year"] = df["year"].astype(int)
-        return df.sort_values(["year", "park", "kind", "tax", "tier"], kind="stable").reset_index(drop=True)
+        return df.sort_values(["year", "park", "kind", "tax", "tier"], kind="stable").reset_index(
+            drop=True
+        )
 
     def statistics(self) -> pd.DataFrame:
         """Value-added (GDP) credit by party and year (``party``, ``year``, ``value_added_yuan``)."""
@@ -396,7 +469,9 @@ class Result:
     def costs(self) -> pd.DataFrame:
         """Costs by party, kind and year (``party``, ``kind``, ``year``, ``amount_yuan``)."""
         mean = self.means["costs_cdky"]  # (C, K, Y)
-        idx = pd.MultiIndex.from_product([COST_KINDS, self.party_ids, self.years], names=["kind", "party", "year"])
+        idx = pd.MultiIndex.from_product(
+            [COST_KINDS, self.party_ids, self.years], names=["kind", "party", "year"]
+        )
         df = pd.DataFrame({"amount_yuan": mean.reshape(-1)}, index=idx).reset_index()
         return df[["party", "kind", "year", "amount_yuan"]].astype({"year": int})
 

@@ -75,7 +75,9 @@ class Header(_Model):
 
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
-    baseline: str = Field(min_length=1, description="The rule or scenario this one is read against.")
+    baseline: str = Field(
+        min_length=1, description="The rule or scenario this one is read against."
+    )
     sources: list[str] = Field(default_factory=list)
     expected: dict[str, float] = Field(
         default_factory=dict, description="Headline expected values, checked by the test suite."
@@ -90,7 +92,10 @@ class ModelSettings(_Model):
     projects: str = Field(min_length=1, description="CSV project table, relative to this file.")
     discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
     price_basis: Literal["nominal", "real"] = "nominal"
-    sales_growth_rate: dict[Year, Annotated[float, Field(ge=-0.5, le=0.5)]] | Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
+    sales_growth_rate: (
+        dict[Year, Annotated[float, Field(ge=-0.5, le=0.5)]]
+        | Annotated[float, Field(ge=-0.5, le=0.5)]
+    ) = 0.0
     depreciation_years: Annotated[int, Field(ge=1, le=60)] = 10
     loss_carryforward_years: Annotated[int, Field(ge=0, le=20)] = 5
     pit_effective_rate: Fraction = 0.03
@@ -127,7 +132,8 @@ class Park(_Model):
         description="Location class for urban maintenance and construction tax (UMT Law art. 4)."
     )
     county_share: Fraction = Field(
-        0.0, description="Share of the sub-provincial local part that the county or zone tier keeps."
+        0.0,
+        description="Share of the sub-provincial local part that the county or zone tier keeps.",
     )
     land_use_tax_yuan_per_m2: Annotated[float, Field(ge=0.0, le=30.0)] = 0.0
     land_price_yuan_per_mu: NonNegative = 0.0
@@ -160,7 +166,9 @@ class Pool(_Model):
         default_factory=lambda: ["city", "county"]
     )
     parks: list[str] | None = Field(None, description="Parks in the pool; all when omitted.")
-    groups: list[str] | None = Field(None, description="Project groups in the pool; all when omitted.")
+    groups: list[str] | None = Field(
+        None, description="Project groups in the pool; all when omitted."
+    )
     net_of_rebates: bool = True
 
 
@@ -338,7 +346,9 @@ class Scenario:
         The original is unchanged. The result is validated as a whole.
         """
         raw = apply_overrides(self.raw, overrides)
-        return _build(raw, self.name, self.path, dict(self.input_files), _Origins.single("<overrides>"))
+        return _build(
+            raw, self.name, self.path, dict(self.input_files), _Origins.single("<overrides>")
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,7 +416,9 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: _Origins, files
         origins.record(raw, display)
         return raw
     if not isinstance(base, str) or not base:
-        raise ScenarioError(Problem(display, "base", "must be the path of another scenario file", base))
+        raise ScenarioError(
+            Problem(display, "base", "must be the path of another scenario file", base)
+        )
     base_path = path.parent / base
     if not base_path.exists():
         raise ScenarioError(Problem(display, "base", "names a file that does not exist", base))
@@ -422,7 +434,7 @@ def _split_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for m in _PATH_TOKEN.finditer(path):
-        if m.start() != pos and path[pos:m.start()] != ".":
+        if m.start() != pos and path[pos : m.start()] != ".":
             raise ValueError(f"cannot read the field path {path!r}")
         pos = m.end()
         if m.group(1) is not None:
@@ -447,7 +459,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     """
     if "=" not in text:
         raise ScenarioError(
-            Problem("<overrides>", text, "an override must look like path=value, e.g. model.discount_rate=0.05")
+            Problem(
+                "<overrides>",
+                text,
+                "an override must look like path=value, e.g. model.discount_rate=0.05",
+            )
         )
     key, _, value = text.partition("=")
     key = key.strip()
@@ -483,13 +499,20 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
                     names = [x.get("name") for x in node if isinstance(x, dict)]
                     if part not in names:
                         hint = difflib.get_close_matches(part, [n for n in names if n], n=1)
-                        msg = f"no item named {part!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                        msg = f"no item named {part!r}" + (
+                            f"; did you mean {hint[0]!r}?" if hint else ""
+                        )
                         problems.append(Problem("<overrides>", path, msg, value))
                         break
                     part = names.index(part)
                 if not -len(node) <= part < len(node):
                     problems.append(
-                        Problem("<overrides>", path, f"index {part} is out of range (0..{len(node) - 1})", value)
+                        Problem(
+                            "<overrides>",
+                            path,
+                            f"index {part} is out of range (0..{len(node) - 1})",
+                            value,
+                        )
                     )
                     break
                 if last:
@@ -502,7 +525,9 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
                 else:
                     node = node.setdefault(part, {})
             else:
-                problems.append(Problem("<overrides>", path, "goes inside a value that is not a table", value))
+                problems.append(
+                    Problem("<overrides>", path, "goes inside a value that is not a table", value)
+                )
                 break
     if problems:
         raise ScenarioError(problems)
@@ -587,8 +612,11 @@ def _extra_hint(loc: tuple) -> str:
 
 def _is_type_tag(part) -> bool:
     """Pydantic names the branch of a union in an error's location (``constrained-float``)."""
-    return isinstance(part, str) and ("[" in part or part.startswith(("constrained-", "function-")) or part in (
-        "float", "int", "str", "bool", "dict", "list"))
+    return isinstance(part, str) and (
+        "[" in part
+        or part.startswith(("constrained-", "function-"))
+        or part in ("float", "int", "str", "bool", "dict", "list")
+    )
 
 
 def _pydantic_problems(exc: ValidationError, origins: _Origins, raw: dict) -> list[Problem]:
@@ -597,12 +625,28 @@ def _pydantic_problems(exc: ValidationError, origins: _Origins, raw: dict) -> li
     by_loc: dict[tuple, list] = {}
     for err in errors:
         by_loc.setdefault(tuple(p for p in err["loc"] if not _is_type_tag(p)), []).append(err)
-    type_errors = {"dict_type", "float_type", "int_type", "float_parsing", "int_parsing", "list_type",
-                   "string_type", "bool_type", "bool_parsing"}
-    kinds = {"dict_type": "a table (such as year steps { 2026 = 0.5 })", "float_type": "a number",
-             "float_parsing": "a number", "int_type": "a whole number", "int_parsing": "a whole number",
-             "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
-             "bool_parsing": "true or false"}
+    type_errors = {
+        "dict_type",
+        "float_type",
+        "int_type",
+        "float_parsing",
+        "int_parsing",
+        "list_type",
+        "string_type",
+        "bool_type",
+        "bool_parsing",
+    }
+    kinds = {
+        "dict_type": "a table (such as year steps { 2026 = 0.5 })",
+        "float_type": "a number",
+        "float_parsing": "a number",
+        "int_type": "a whole number",
+        "int_parsing": "a whole number",
+        "list_type": "a list",
+        "string_type": "a string",
+        "bool_type": "true or false",
+        "bool_parsing": "true or false",
+    }
     kept = []
     for loc, errs in by_loc.items():
         deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_loc)
@@ -613,7 +657,9 @@ def _pydantic_problems(exc: ValidationError, origins: _Origins, raw: dict) -> li
             continue  # another branch of the union went further: report that one
         elif len(errs) > 1:
             wanted = " or ".join(dict.fromkeys(kinds.get(e["type"], e["type"]) for e in errs))
-            kept.append({**errs[0], "type": "union_type", "msg": f"has the wrong type: give {wanted}"})
+            kept.append(
+                {**errs[0], "type": "union_type", "msg": f"has the wrong type: give {wanted}"}
+            )
         else:
             kept.extend(errs)
     problems = []
@@ -659,14 +705,23 @@ def _build(
     problems: list[Problem] = []
     for loc, value in _nonfinite(raw):
         problems.append(
-            Problem(origins.file_for(loc), _loc_str(loc), "must be a finite number (NaN and infinity are not allowed)", value)
+            Problem(
+                origins.file_for(loc),
+                _loc_str(loc),
+                "must be a finite number (NaN and infinity are not allowed)",
+                value,
+            )
         )
     spec = None
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(p for p in _pydantic_problems(exc, origins, raw) if "finite" not in p.message or not any(
-            _loc_str(loc) == p.location for loc, _ in _nonfinite(raw)))
+        problems.extend(
+            p
+            for p in _pydantic_problems(exc, origins, raw)
+            if "finite" not in p.message
+            or not any(_loc_str(loc) == p.location for loc, _ in _nonfinite(raw))
+        )
     # the project table is read even when the scenario itself is invalid, so that problems in
     # both files are reported at once
     projects = None
@@ -729,22 +784,37 @@ def _cross_checks(
         if park.host not in parties:
             add(("parks", park_id, "host"), park.host, _unknown("party", park.host, parties))
         if park.level == "municipal" and park.county_share > 0:
-            add(("parks", park_id, "county_share"), park.county_share, "a municipal park has no county tier: must be 0")
+            add(
+                ("parks", park_id, "county_share"),
+                park.county_share,
+                "a municipal park has no county tier: must be 0",
+            )
 
     def check_steps(loc: tuple, steps: Any) -> None:
         if isinstance(steps, dict) and not steps:
-            add(loc, steps, f"schedule is empty: give a value for the first model year {start} or earlier")
+            add(
+                loc,
+                steps,
+                f"schedule is empty: give a value for the first model year {start} or earlier",
+            )
         elif isinstance(steps, dict) and min(steps) > start:
-            add(loc, steps, f"schedule starts in {min(steps)} but the model starts in {start}: "
-                "give a value for the first model year or earlier")
+            add(
+                loc,
+                steps,
+                f"schedule starts in {min(steps)} but the model starts in {start}: "
+                "give a value for the first model year or earlier",
+            )
 
     # the packaged tax regime must have a value for every model year
     regime_first = {name: min(p.values) for name, p in load_tax_regime().items()}
     latest = max(regime_first, key=regime_first.get)
     if start < regime_first[latest]:
-        add(("model", "start_year"), start,
+        add(
+            ("model", "start_year"),
+            start,
             f"the packaged tax regime has no value before {regime_first[latest]} ({latest}): "
-            f"the model must start in {regime_first[latest]} or later")
+            f"the model must start in {regime_first[latest]} or later",
+        )
 
     check_steps(("model", "sales_growth_rate"), spec.model.sales_growth_rate)
     for tax, steps in spec.tiers.provincial_share.items():
@@ -767,7 +837,11 @@ def _cross_checks(
             add(("costs", i, "party"), cost.party, _unknown("party", cost.party, parties))
         for year in cost.payments_yuan:
             if not start <= year <= end:
-                add(("costs", i, "payments_yuan", str(year)), year, f"year must be within the horizon {start}..{end}")
+                add(
+                    ("costs", i, "payments_yuan", str(year)),
+                    year,
+                    f"year must be within the horizon {start}..{end}",
+                )
 
     if spec.platform is not None:
         eq = spec.platform.equity
@@ -775,20 +849,36 @@ def _cross_checks(
             if pid not in parties:
                 add(("platform", "equity", pid), pid, _unknown("party", pid, parties))
         if abs(sum(eq.values()) - 1.0) > 1e-9:
-            add(("platform", "equity"), dict(eq), f"shares must sum to 1 (they sum to {sum(eq.values()):.6g})")
+            add(
+                ("platform", "equity"),
+                dict(eq),
+                f"shares must sum to 1 (they sum to {sum(eq.values()):.6g})",
+            )
         check_steps(("platform", "return_on_capital_rate"), spec.platform.return_on_capital_rate)
     if spec.statistics.method == "shares":
         shares = spec.statistics.shares
         if not shares:
-            add(("statistics", "shares"), ..., "method 'shares' needs shares = {party = fraction, ...}")
+            add(
+                ("statistics", "shares"),
+                ...,
+                "method 'shares' needs shares = {party = fraction, ...}",
+            )
         else:
             for pid in shares:
                 if pid not in parties:
                     add(("statistics", "shares", pid), pid, _unknown("party", pid, parties))
             if abs(sum(shares.values()) - 1.0) > 1e-9:
-                add(("statistics", "shares"), dict(shares), f"shares must sum to 1 (they sum to {sum(shares.values()):.6g})")
+                add(
+                    ("statistics", "shares"),
+                    dict(shares),
+                    f"shares must sum to 1 (they sum to {sum(shares.values()):.6g})",
+                )
     if spec.statistics.method == "equity" and spec.platform is None:
-        add(("statistics", "method"), "equity", "method 'equity' needs a [platform] section with equity shares")
+        add(
+            ("statistics", "method"),
+            "equity",
+            "method 'equity' needs a [platform] section with equity shares",
+        )
 
     seen_rules: set[str] = set()
     for i, rule in enumerate(spec.rules):
@@ -800,7 +890,11 @@ def _cross_checks(
         for j, clause in enumerate(clauses):
             base = ("rules", i) if rule.clauses is None else ("rules", i, "clauses", j)
             if clause.rule not in SPLIT_RULES:
-                add(base + ("rule",), clause.rule, _unknown("rule", clause.rule, sorted(SPLIT_RULES)))
+                add(
+                    base + ("rule",),
+                    clause.rule,
+                    _unknown("rule", clause.rule, sorted(SPLIT_RULES)),
+                )
             else:
                 params_model = SPLIT_RULES[clause.rule].params_model
                 fields = params_model.model_fields if params_model is not None else {}
@@ -812,13 +906,21 @@ def _cross_checks(
             sc = clause.scope
             for k, tax in enumerate(sc.taxes or []):
                 if tax not in spec.pool.taxes:
-                    add(base + ("scope", "taxes", k), tax, _unknown("tax in the pool", tax, list(spec.pool.taxes)))
+                    add(
+                        base + ("scope", "taxes", k),
+                        tax,
+                        _unknown("tax in the pool", tax, list(spec.pool.taxes)),
+                    )
             for k, park in enumerate(sc.parks or []):
                 if park not in parks:
                     add(base + ("scope", "parks", k), park, _unknown("park", park, parks))
             for k, group in enumerate(sc.groups or []):
                 if group not in groups:
-                    add(base + ("scope", "groups", k), group, _unknown("project group", group, groups))
+                    add(
+                        base + ("scope", "groups", k),
+                        group,
+                        _unknown("project group", group, groups),
+                    )
             lo = clause.from_year if clause.from_year is not None else start
             hi = clause.to_year if clause.to_year is not None else end
             for field, value in (("from_year", clause.from_year), ("to_year", clause.to_year)):
@@ -832,9 +934,12 @@ def _cross_checks(
                 ja, loa, hia, sa = windows[a]
                 jb, lob, hib, sb = windows[b]
                 if max(loa, lob) <= min(hia, hib) and _scopes_overlap(sa, sb):
-                    add(("rules", i, "clauses", jb), ...,
+                    add(
+                        ("rules", i, "clauses", jb),
+                        ...,
                         f"overlaps clause {ja} in years {max(loa, lob)}..{min(hia, hib)}: "
-                        "clauses must cover disjoint parts of the pool")
+                        "clauses must cover disjoint parts of the pool",
+                    )
 
     project_ids = list(projects.project_id)
     for i, unc in enumerate(spec.uncertainty.inputs):
@@ -848,22 +953,47 @@ def _cross_checks(
                 if name not in valid:
                     add(("uncertainty", "inputs", i, field, k), name, _unknown(kind, name, valid))
         if unc.target == "platform.return_on_capital_rate" and spec.platform is None:
-            add(("uncertainty", "inputs", i, "target"), unc.target, "the scenario has no [platform] section")
+            add(
+                ("uncertainty", "inputs", i, "target"),
+                unc.target,
+                "the scenario has no [platform] section",
+            )
 
     # projects refer to known parks and sectors, and start within the horizon
     for line, pid, park, sector, year in zip(
-        projects.line, projects.project_id, projects.park, projects.sector, projects.start_year, strict=True
+        projects.line,
+        projects.project_id,
+        projects.park,
+        projects.sector,
+        projects.start_year,
+        strict=True,
     ):
         if park not in parks:
-            problems.append(Problem(proj_file, f"line {line} ({pid}), column park", _unknown("park", park, parks), park))
+            problems.append(
+                Problem(
+                    proj_file,
+                    f"line {line} ({pid}), column park",
+                    _unknown("park", park, parks),
+                    park,
+                )
+            )
         if sector not in sectors:
             problems.append(
-                Problem(proj_file, f"line {line} ({pid}), column sector", _unknown("sector", sector, sectors), sector)
+                Problem(
+                    proj_file,
+                    f"line {line} ({pid}), column sector",
+                    _unknown("sector", sector, sectors),
+                    sector,
+                )
             )
         if not start <= year <= end:
             problems.append(
-                Problem(proj_file, f"line {line} ({pid}), column start_year",
-                        f"must be within the model horizon {start}..{end}", int(year))
+                Problem(
+                    proj_file,
+                    f"line {line} ({pid}), column start_year",
+                    f"must be within the model horizon {start}..{end}",
+                    int(year),
+                )
             )
     return problems
 
@@ -913,7 +1043,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     return _build(raw, path.stem, path, files, origins)
 
 
-def scenario_from_dict(raw: dict, *, name: str = "scenario", base_dir: str | Path = ".") -> Scenario:
+def scenario_from_dict(
+    raw: dict, *, name: str = "scenario", base_dir: str | Path = "."
+) -> Scenario:
     """Validate a scenario given as a dict (as parsed from TOML); relative paths from ``base_dir``."""
     raw = copy.deepcopy(raw)
     model = raw.get("model")

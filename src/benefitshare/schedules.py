@@ -49,7 +49,9 @@ def expand_steps(steps: Mapping[int, float] | float, years: np.ndarray) -> np.nd
         return np.full(years.shape, float(steps))
     keys = np.array(sorted(int(k) for k in steps), dtype=np.int64)
     if keys.size == 0:
-        raise ValueError(f"schedule is empty: give a value for the first model year {int(years[0])} or earlier")
+        raise ValueError(
+            f"schedule is empty: give a value for the first model year {int(years[0])} or earlier"
+        )
     if years[0] < keys[0]:
         raise ValueError(
             f"schedule starts in {int(keys[0])} but the model starts in {int(years[0])}: "

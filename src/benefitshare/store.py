@@ -68,7 +68,9 @@ def variant_file(out: Path, index: int, table: str = "summary") -> Path:
 
 
 # ------------------------------------------------------------------------------------- manifest
-def new_manifest(loaded, tasks: Sequence, inputs: Mapping[str, str], *, command: str | None = None) -> dict:
+def new_manifest(
+    loaded, tasks: Sequence, inputs: Mapping[str, str], *, command: str | None = None
+) -> dict:
     """The manifest of a sweep about to run: every variant pending."""
     import numpy as np
 
@@ -77,8 +79,12 @@ def new_manifest(loaded, tasks: Sequence, inputs: Mapping[str, str], *, command:
     spec = loaded.spec
     return {
         "format": FORMAT,
-        "sweep": {"name": loaded.name, "file": loaded.source, "sha256": loaded.sha256,
-                  "title": spec.sweep.title},
+        "sweep": {
+            "name": loaded.name,
+            "file": loaded.source,
+            "sha256": loaded.sha256,
+            "title": spec.sweep.title,
+        },
         "spec": spec.model_dump(mode="json"),
         "inputs": dict(sorted(inputs.items())),
         "package_version": __version__,
@@ -91,10 +97,16 @@ def new_manifest(loaded, tasks: Sequence, inputs: Mapping[str, str], *, command:
         "sampler": spec.sweep.sampler,
         "design": {
             "scenarios": list(spec.sweep.scenarios),
-            "levers": {"design": spec.levers.design, "samples": spec.levers.samples,
-                       "inputs": [v.name for v in spec.levers.inputs]},
-            "uncertainties": {"design": spec.uncertainties.design, "samples": spec.uncertainties.samples,
-                              "inputs": [v.name for v in spec.uncertainties.inputs]},
+            "levers": {
+                "design": spec.levers.design,
+                "samples": spec.levers.samples,
+                "inputs": [v.name for v in spec.levers.inputs],
+            },
+            "uncertainties": {
+                "design": spec.uncertainties.design,
+                "samples": spec.uncertainties.samples,
+                "inputs": [v.name for v in spec.uncertainties.inputs],
+            },
             "variants": len(tasks),
             "seeding": "variant i uses numpy.random.SeedSequence(seed).spawn(variants)[i]",
         },
@@ -127,7 +139,9 @@ def new_manifest(loaded, tasks: Sequence, inputs: Mapping[str, str], *, command:
 def write_manifest(out: Path, manifest: dict) -> None:
     """Write the manifest atomically (it is rewritten as variants finish)."""
     manifest["updated"] = now_iso()
-    _io.atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n")
+    _io.atomic_write_text(
+        Path(out) / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n"
+    )
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -143,8 +157,14 @@ def outcome_record(outcome) -> dict[str, Any]:
     """Manifest fields of a variant's outcome."""
     started = _dt.datetime.fromtimestamp(outcome.started, _dt.UTC).isoformat(timespec="seconds")
     seconds = outcome.seconds if outcome.seconds == outcome.seconds else None
-    return {"status": outcome.status, "started": started, "seconds": None if seconds is None else round(seconds, 4),
-            "worker": outcome.worker, "error": outcome.error, "traceback": outcome.traceback}
+    return {
+        "status": outcome.status,
+        "started": started,
+        "seconds": None if seconds is None else round(seconds, 4),
+        "worker": outcome.worker,
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+    }
 
 
 def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, dict]:
@@ -170,8 +190,14 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         raise SweepResumeError(Problem("<output>", str(out), "is a file, not a folder"))
     if not mf.exists():
         if out.exists() and any(p for p in out.iterdir() if p.name not in (VARIANTS, DETAIL)):
-            raise SweepResumeError(Problem("<output>", str(out), f"is not empty and has no {MANIFEST}: it is not a "
-                                           "sweep results folder; choose another output folder"))
+            raise SweepResumeError(
+                Problem(
+                    "<output>",
+                    str(out),
+                    f"is not empty and has no {MANIFEST}: it is not a "
+                    "sweep results folder; choose another output folder",
+                )
+            )
         out.mkdir(parents=True, exist_ok=True)
         _clear(out)
         return {}
@@ -181,10 +207,20 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         return {}
     changes = _changes(old, manifest)
     if changes and resume != "force":
-        raise SweepResumeError([
-            Problem("<output>", str(out), f"holds the results of a different sweep: {change}") for change in changes
-        ] + [Problem("<output>", str(out), "resume anyway with --force (resume='force' in Python), which keeps the "
-                                           "variants whose inputs did not change, or choose another output folder")])
+        raise SweepResumeError(
+            [
+                Problem("<output>", str(out), f"holds the results of a different sweep: {change}")
+                for change in changes
+            ]
+            + [
+                Problem(
+                    "<output>",
+                    str(out),
+                    "resume anyway with --force (resume='force' in Python), which keeps the "
+                    "variants whose inputs did not change, or choose another output folder",
+                )
+            ]
+        )
     manifest["created"] = old.get("created", manifest["created"])
     manifest["runs"] = list(old.get("runs", []))
     old_records = {r["variant"]: r for r in old.get("variants", [])}
@@ -195,7 +231,10 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         task = by_index.get(index)
         if task is not None and _fingerprint(path) == task.fingerprint:
             rec = old_records.get(index, {})
-            done[index] = {"status": "done", **{k: rec.get(k) for k in ("started", "seconds", "worker")}}
+            done[index] = {
+                "status": "done",
+                **{k: rec.get(k) for k in ("started", "seconds", "worker")},
+            }
         else:
             path.unlink()
     _remove_partial(out, keep=set(done))
@@ -205,7 +244,9 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
 def _changes(old: dict, new: dict) -> list[str]:
     out = []
     if old.get("format") != FORMAT:
-        out.append(f"it was written in the format {old.get('format')!r}, this version writes {FORMAT!r}")
+        out.append(
+            f"it was written in the format {old.get('format')!r}, this version writes {FORMAT!r}"
+        )
     if old.get("sweep", {}).get("sha256") != new["sweep"]["sha256"]:
         out.append(f"the sweep file {new['sweep']['file']} changed (or is another sweep file)")
     old_in, new_in = old.get("inputs", {}), new["inputs"]
@@ -235,7 +276,9 @@ def _variant_files(out: Path, table: str = "summary") -> list[Path]:
 
 def _remove_partial(out: Path, keep: set[int]) -> None:
     """Delete temporary files of interrupted writes, and detail tables of unfinished variants."""
-    folders = [out / VARIANTS] + ([p for p in (out / DETAIL).iterdir() if p.is_dir()] if (out / DETAIL).is_dir() else [])
+    folders = [out / VARIANTS] + (
+        [p for p in (out / DETAIL).iterdir() if p.is_dir()] if (out / DETAIL).is_dir() else []
+    )
     for folder in folders:
         if not folder.is_dir():
             continue
@@ -277,7 +320,9 @@ def write_variant(out: Path, task, tables: Mapping[str, pd.DataFrame]) -> None:
     for name, frame in tables.items():
         if name == "summary":
             continue
-        _io.atomic_write_bytes(variant_file(out, task.index, name), _parquet_bytes(_with_columns(frame, columns)))
+        _io.atomic_write_bytes(
+            variant_file(out, task.index, name), _parquet_bytes(_with_columns(frame, columns))
+        )
     summary = _with_columns(tables["summary"], columns)
     for key, value in task.seed_columns().items():
         summary[key] = value
@@ -335,9 +380,13 @@ def load_sweep(path: str | Path, table: str = "summary") -> pd.DataFrame:
     if table != "summary":
         saved = {p.name for p in _variant_files(out, table)}
         if finished and not saved:
-            raise ValueError(f"the sweep saved no {table!r} table; saved: {', '.join(_detail_tables(out)) or 'none'} "
-                             "(set detail = [...] in the sweep file)")
-        files = [variant_file(out, int(_VARIANT_FILE.match(p.name).group(1)), table) for p in finished]
+            raise ValueError(
+                f"the sweep saved no {table!r} table; saved: {', '.join(_detail_tables(out)) or 'none'} "
+                "(set detail = [...] in the sweep file)"
+            )
+        files = [
+            variant_file(out, int(_VARIANT_FILE.match(p.name).group(1)), table) for p in finished
+        ]
     else:
         files = finished
     if not files:
@@ -369,6 +418,15 @@ def status_frame(path: str | Path) -> pd.DataFrame:
             status = "done"
         elif status == "done":
             status = "pending"
-        rows.append({"variant": rec["variant"], "scenario": rec["scenario"], **rec["values"], "status": status,
-                     "seconds": rec.get("seconds"), "worker": rec.get("worker"), "error": rec.get("error")})
+        rows.append(
+            {
+                "variant": rec["variant"],
+                "scenario": rec["scenario"],
+                **rec["values"],
+                "status": status,
+                "seconds": rec.get("seconds"),
+                "worker": rec.get("worker"),
+                "error": rec.get("error"),
+            }
+        )
     return pd.DataFrame(rows)

@@ -116,8 +116,18 @@ SUMMARY_METRICS = (
 
 #: Column names of the results table that a sweep input may not take.
 RESERVED_COLUMNS = frozenset(
-    {"variant", "scenario", "lever_point", "uncertainty_point", "rule", "party", "draws", "seed", "seed_child",
-     *SUMMARY_METRICS}
+    {
+        "variant",
+        "scenario",
+        "lever_point",
+        "uncertainty_point",
+        "rule",
+        "party",
+        "draws",
+        "seed",
+        "seed_child",
+        *SUMMARY_METRICS,
+    }
 )
 
 #: Spawn key of the streams that sample the lever and uncertainty designs. Variant streams are the
@@ -159,14 +169,22 @@ class Variable(_Model):
 
     name: Name
     description: str = ""
-    unit: str = Field("", description="Unit of the value, for tables and charts (e.g. 'fraction', 'years').")
+    unit: str = Field(
+        "", description="Unit of the value, for tables and charts (e.g. 'fraction', 'years')."
+    )
     path: str | list[str]
     complement: str | list[str] | None = None
     apply: Literal["replace", "add", "multiply"] = "replace"
     values: list[Scalar] | None = Field(None, description="Grid values (design 'grid').")
-    low: float | None = Field(None, description="Lower end of the range (designs 'lhs' and 'sobol').")
-    high: float | None = Field(None, description="Upper end of the range (designs 'lhs' and 'sobol').")
-    integer: bool = Field(False, description="Sample whole numbers low, low + 1, ..., high (lhs, sobol).")
+    low: float | None = Field(
+        None, description="Lower end of the range (designs 'lhs' and 'sobol')."
+    )
+    high: float | None = Field(
+        None, description="Upper end of the range (designs 'lhs' and 'sobol')."
+    )
+    integer: bool = Field(
+        False, description="Sample whole numbers low, low + 1, ..., high (lhs, sobol)."
+    )
 
     @property
     def paths(self) -> list[str]:
@@ -198,7 +216,11 @@ class Variable(_Model):
             raise ValueError("give both low and high")
         if self.low is not None and self.low > self.high:
             raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.integer and self.low is not None and (self.low != int(self.low) or self.high != int(self.high)):
+        if (
+            self.integer
+            and self.low is not None
+            and (self.low != int(self.low) or self.high != int(self.high))
+        ):
             raise ValueError("integer = true needs whole-number low and high")
         return self
 
@@ -233,25 +255,33 @@ class Group(_Model):
                 raise ValueError(f"design {d!r} needs at least one input")
             if d == "sobol" and self.samples & (self.samples - 1):
                 lo = 1 << (self.samples.bit_length() - 1)
-                raise ValueError(f"a Sobol design keeps its balance only with a power of two points: "
-                                 f"use samples = {lo} or {lo * 2}, not {self.samples}")
+                raise ValueError(
+                    f"a Sobol design keeps its balance only with a power of two points: "
+                    f"use samples = {lo} or {lo * 2}, not {self.samples}"
+                )
         elif self.samples is not None:
             raise ValueError(f"samples is for designs 'lhs' and 'sobol', not {d!r}")
         for v in self.inputs:
             if d == "grid" and (v.values is None or v.low is not None):
-                raise ValueError(f"input {v.name!r}: design 'grid' takes values = [...], not low/high")
+                raise ValueError(
+                    f"input {v.name!r}: design 'grid' takes values = [...], not low/high"
+                )
             if d in ("lhs", "sobol") and (v.low is None or v.values is not None):
                 raise ValueError(f"input {v.name!r}: design {d!r} takes low and high, not values")
             if d == "list" and (v.values is not None or v.low is not None):
                 raise ValueError(f"input {v.name!r}: design 'list' takes its values from points")
         if d == "list":
             if not self.points:
-                raise ValueError("design 'list' needs points = [{name = ..., <input> = value}, ...]")
+                raise ValueError(
+                    "design 'list' needs points = [{name = ..., <input> = value}, ...]"
+                )
             for i, point in enumerate(self.points):
                 extra = sorted(set(point) - set(names) - {"name"})
                 missing = [n for n in names if n not in point]
                 if extra:
-                    raise ValueError(f"points[{i}]: unknown inputs {extra}; inputs: {', '.join(names)}")
+                    raise ValueError(
+                        f"points[{i}]: unknown inputs {extra}; inputs: {', '.join(names)}"
+                    )
                 if missing:
                     raise ValueError(f"points[{i}]: missing inputs {missing}")
                 if "name" in point and not isinstance(point["name"], str):
@@ -259,8 +289,12 @@ class Group(_Model):
             for v in self.inputs:
                 vals = [p[v.name] for p in self.points]
                 if len({_kind(x) for x in vals}) > 1:
-                    raise ValueError(f"input {v.name!r} must be all numbers, all text or all true/false in the points")
-                if (v.apply != "replace" or v.complement is not None) and not all(_is_number(x) for x in vals):
+                    raise ValueError(
+                        f"input {v.name!r} must be all numbers, all text or all true/false in the points"
+                    )
+                if (v.apply != "replace" or v.complement is not None) and not all(
+                    _is_number(x) for x in vals
+                ):
                     raise ValueError(f"input {v.name!r} needs numeric values in every point")
             labels = [p["name"] for p in self.points if "name" in p]
             if len(set(labels)) != len(labels):
@@ -273,8 +307,12 @@ class SweepSection(_Model):
 
     title: str = ""
     description: str = ""
-    scenarios: list[str] = Field(min_length=1, description="Base scenario files, relative to the sweep file.")
-    rules: list[str] | None = Field(None, description="Rules of the scenarios to evaluate; all by default.")
+    scenarios: list[str] = Field(
+        min_length=1, description="Base scenario files, relative to the sweep file."
+    )
+    rules: list[str] | None = Field(
+        None, description="Rules of the scenarios to evaluate; all by default."
+    )
     draws: Annotated[int, Field(ge=1, le=100_000_000)] = 1
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     sampler: Literal["mc", "lhs", "sobol"] | None = None
@@ -293,16 +331,26 @@ class ReportSpec(_Model):
     """What the printed summary ranks variants by."""
 
     metric: str = "npv_yuan"
-    rule: str | None = Field(None, description="Rule whose results are ranked; the first rule by default.")
-    party: str | None = Field(None, description="Party whose results are ranked; the partner by default.")
+    rule: str | None = Field(
+        None, description="Rule whose results are ranked; the first rule by default."
+    )
+    party: str | None = Field(
+        None, description="Party whose results are ranked; the partner by default."
+    )
     top: Annotated[int, Field(ge=1, le=50)] = 3
 
     @model_validator(mode="after")
     def _metric(self) -> ReportSpec:
         if self.metric not in SUMMARY_METRICS:
             hint = difflib.get_close_matches(self.metric, SUMMARY_METRICS, n=1)
-            raise ValueError(f"unknown metric {self.metric!r}"
-                             + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(SUMMARY_METRICS)}"))
+            raise ValueError(
+                f"unknown metric {self.metric!r}"
+                + (
+                    f"; did you mean {hint[0]!r}?"
+                    if hint
+                    else f"; valid: {', '.join(SUMMARY_METRICS)}"
+                )
+            )
         return self
 
 
@@ -322,7 +370,9 @@ class SweepSpec(_Model):
             raise ValueError(f"a lever and an uncertainty share the name(s) {', '.join(dup)}")
         reserved = sorted(set(names) & RESERVED_COLUMNS)
         if reserved:
-            raise ValueError(f"input name(s) {', '.join(reserved)} are columns of the results; choose others")
+            raise ValueError(
+                f"input name(s) {', '.join(reserved)} are columns of the results; choose others"
+            )
         seen: dict[str, str] = {}
         for v in self.variables:
             for p in v.paths + v.complements:
@@ -408,17 +458,25 @@ def load_sweep_spec(spec_or_path, *, base_dir: str | Path | None = None) -> Load
         name = path.stem
         folder = path.resolve().parent if base_dir is None else Path(base_dir)
     elif isinstance(spec_or_path, SweepSpec | Mapping):
-        raw = spec_or_path.model_dump(mode="json") if isinstance(spec_or_path, SweepSpec) else dict(spec_or_path)
+        raw = (
+            spec_or_path.model_dump(mode="json")
+            if isinstance(spec_or_path, SweepSpec)
+            else dict(spec_or_path)
+        )
         source = "<dict>"
         sha = hashlib.sha256(_canonical_json(raw).encode()).hexdigest()
         name = "sweep"
         folder = Path.cwd() if base_dir is None else Path(base_dir)
     else:
-        raise TypeError(f"a sweep is a file path, a dict or a SweepSpec, not {type(spec_or_path).__name__}")
+        raise TypeError(
+            f"a sweep is a file path, a dict or a SweepSpec, not {type(spec_or_path).__name__}"
+        )
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SweepError([_pydantic_problem(source, err) for err in exc.errors(include_url=False)]) from None
+        raise SweepError(
+            [_pydantic_problem(source, err) for err in exc.errors(include_url=False)]
+        ) from None
     return LoadedSweep(spec=spec, name=name, source=source, sha256=sha, base_dir=folder.resolve())
 
 
@@ -456,7 +514,9 @@ def _canonical_json(obj: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------- designs
-def design_points(group: Group, seed: int, stream: int) -> list[tuple[str | None, dict[str, Scalar]]]:
+def design_points(
+    group: Group, seed: int, stream: int
+) -> list[tuple[str | None, dict[str, Scalar]]]:
     """The points of a group's design, in a fixed order: ``[(point name or None, {input: value})]``.
 
     ``grid`` points vary the last input fastest. ``lhs`` and ``sobol`` points come from
@@ -466,8 +526,10 @@ def design_points(group: Group, seed: int, stream: int) -> list[tuple[str | None
     if not group.inputs:
         return [(None, {})]
     if group.design == "list":
-        return [(str(p.get("name", f"point {i}")), {v.name: p[v.name] for v in group.inputs})
-                for i, p in enumerate(group.points)]
+        return [
+            (str(p.get("name", f"point {i}")), {v.name: p[v.name] for v in group.inputs})
+            for i, p in enumerate(group.points)
+        ]
     if group.design == "grid":
         import itertools
 
@@ -475,7 +537,9 @@ def design_points(group: Group, seed: int, stream: int) -> list[tuple[str | None
         return [(None, dict(zip([v.name for v in group.inputs], c, strict=True))) for c in combos]
     from scipy.stats import qmc
 
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_DESIGN_STREAM, stream))))
+    rng = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_DESIGN_STREAM, stream)))
+    )
     d = len(group.inputs)
     if group.design == "lhs":
         u = qmc.LatinHypercube(d=d, rng=rng).random(group.samples)
@@ -541,7 +605,9 @@ def _has_number(x: Any) -> bool:
     return _is_number(x)
 
 
-def variant_overrides(variables: Sequence[Variable], values: Mapping[str, Scalar], base_raw: dict) -> dict[str, Any]:
+def variant_overrides(
+    variables: Sequence[Variable], values: Mapping[str, Scalar], base_raw: dict
+) -> dict[str, Any]:
     """Override paths and values that put a variant's input values into a scenario.
 
     Raises
@@ -561,7 +627,9 @@ def variant_overrides(variables: Sequence[Variable], values: Mapping[str, Scalar
             except (KeyError, ValueError) as exc:
                 raise KeyError((p, f"cannot {v.apply} to it: {exc.args[0]}")) from None
             if not _has_number(base):
-                raise KeyError((p, f"cannot {v.apply} to it: the base value {base!r} holds no number"))
+                raise KeyError(
+                    (p, f"cannot {v.apply} to it: the base value {base!r} holds no number")
+                )
             out[p] = _combine(copy.deepcopy(base), x, v.apply)
         for p in v.complements:
             out[p] = 1 - x if isinstance(x, int) else float(1.0 - x)
@@ -606,8 +674,12 @@ class VariantTask:
             "seed": self.seed,
             "spawn_key": list(self.spawn_key),
             "detail": list(self.detail),
-            "columns": {"scenario": self.scenario, "values": self.values,
-                        "lever_point": self.lever_point, "uncertainty_point": self.uncertainty_point},
+            "columns": {
+                "scenario": self.scenario,
+                "values": self.values,
+                "lever_point": self.lever_point,
+                "uncertainty_point": self.uncertainty_point,
+            },
         }
         return hashlib.sha256(_canonical_json(payload).encode()).hexdigest()
 
@@ -625,7 +697,9 @@ class VariantTask:
         return {"draws": self.draws, "seed": self.seed, "seed_child": self.spawn_key[-1]}
 
 
-def plan_variants(loaded: LoadedSweep, *, imports: Sequence[str] = ()) -> tuple[list[VariantTask], dict[str, str]]:
+def plan_variants(
+    loaded: LoadedSweep, *, imports: Sequence[str] = ()
+) -> tuple[list[VariantTask], dict[str, str]]:
     """The sweep's variants as tasks, each validated; and the hashes of every input file.
 
     Variants are ordered scenario, then lever point, then uncertainty point; variant ``i`` gets
@@ -651,24 +725,53 @@ def plan_variants(loaded: LoadedSweep, *, imports: Sequence[str] = ()) -> tuple[
         try:
             bases[text] = load_scenario(path)
         except ScenarioError as exc:
-            problems.extend(Problem(loaded.source, f"sweep.scenarios[{i}] ({text}): {p.file}: {p.location}",
-                                    p.message, p.value) for p in exc.problems)
+            problems.extend(
+                Problem(
+                    loaded.source,
+                    f"sweep.scenarios[{i}] ({text}): {p.file}: {p.location}",
+                    p.message,
+                    p.value,
+                )
+                for p in exc.problems
+            )
             continue
         inputs.update(bases[text].input_files)
         for name in sw.rules or ():
             if name not in bases[text].rule_names:
                 hint = difflib.get_close_matches(name, bases[text].rule_names, n=1)
-                problems.append(Problem(loaded.source, "sweep.rules", f"no rule of that name in {text}"
-                                        + (f"; did you mean {hint[0]!r}?" if hint else
-                                           f"; valid: {', '.join(bases[text].rule_names)}"), name))
+                problems.append(
+                    Problem(
+                        loaded.source,
+                        "sweep.rules",
+                        f"no rule of that name in {text}"
+                        + (
+                            f"; did you mean {hint[0]!r}?"
+                            if hint
+                            else f"; valid: {', '.join(bases[text].rule_names)}"
+                        ),
+                        name,
+                    )
+                )
         scn = bases[text]
         rules = list(sw.rules) if sw.rules else scn.rule_names
         if spec.report.rule is not None and spec.report.rule not in rules:
-            problems.append(Problem(loaded.source, "report.rule", f"not a rule of the sweep; valid: {', '.join(rules)}",
-                                    spec.report.rule))
+            problems.append(
+                Problem(
+                    loaded.source,
+                    "report.rule",
+                    f"not a rule of the sweep; valid: {', '.join(rules)}",
+                    spec.report.rule,
+                )
+            )
         if spec.report.party is not None and spec.report.party not in scn.spec.parties:
-            problems.append(Problem(loaded.source, "report.party", f"not a party of {text}; valid: "
-                                    f"{', '.join(scn.spec.parties)}", spec.report.party))
+            problems.append(
+                Problem(
+                    loaded.source,
+                    "report.party",
+                    f"not a party of {text}; valid: {', '.join(scn.spec.parties)}",
+                    spec.report.party,
+                )
+            )
     if problems:
         raise SweepError(_dedupe(problems))
 
@@ -703,18 +806,33 @@ def plan_variants(loaded: LoadedSweep, *, imports: Sequence[str] = ()) -> tuple[
                         fail(p.location, p.message, p.value, label)
                 else:
                     child = children[index]
-                    tasks.append(VariantTask(
-                        index=index, scenario=text, scenario_path=str(loaded.scenario_path(text)),
-                        input_sha256=hashes, values=values, lever_point=lever_name, uncertainty_point=unc_name,
-                        overrides=overrides, rules=tuple(sw.rules) if sw.rules else None, draws=sw.draws,
-                        sampler=sw.sampler, seed=int(child.entropy), spawn_key=tuple(int(k) for k in child.spawn_key),
-                        detail=sw.detail_tables, imports=tuple(imports), code_sha256=code,
-                    ))
+                    tasks.append(
+                        VariantTask(
+                            index=index,
+                            scenario=text,
+                            scenario_path=str(loaded.scenario_path(text)),
+                            input_sha256=hashes,
+                            values=values,
+                            lever_point=lever_name,
+                            uncertainty_point=unc_name,
+                            overrides=overrides,
+                            rules=tuple(sw.rules) if sw.rules else None,
+                            draws=sw.draws,
+                            sampler=sw.sampler,
+                            seed=int(child.entropy),
+                            spawn_key=tuple(int(k) for k in child.spawn_key),
+                            detail=sw.detail_tables,
+                            imports=tuple(imports),
+                            code_sha256=code,
+                        )
+                    )
                 index += 1
     if failures:
         problems = []
         for (loc, msg, _), (value, labels) in failures.items():
-            shown = "; ".join(labels[:3]) + (f"; and {len(labels) - 3} more" if len(labels) > 3 else "")
+            shown = "; ".join(labels[:3]) + (
+                f"; and {len(labels) - 3} more" if len(labels) > 3 else ""
+            )
             problems.append(Problem(loaded.source, f"{shown}: {loc}", msg, value))
         raise SweepError(problems)
     return tasks, inputs
@@ -731,7 +849,9 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def _variant_label(index: int, scenario: str | None, values: Mapping[str, Any]) -> str:
-    parts = ([f"scenario={scenario}"] if scenario else []) + [f"{k}={_fmt(v)}" for k, v in values.items()]
+    parts = ([f"scenario={scenario}"] if scenario else []) + [
+        f"{k}={_fmt(v)}" for k, v in values.items()
+    ]
     return f"variant {index}" + (f" ({', '.join(parts)})" if parts else "")
 
 
@@ -743,7 +863,9 @@ def _import(name: str) -> None:
     try:
         importlib.import_module(name)
     except ImportError as exc:
-        raise SweepError(Problem("<arguments>", "imports", f"cannot import the module: {exc}", name)) from None
+        raise SweepError(
+            Problem("<arguments>", "imports", f"cannot import the module: {exc}", name)
+        ) from None
 
 
 # ------------------------------------------------------------------------------------- the worker
@@ -817,13 +939,29 @@ def run_variant(task: VariantTask) -> VariantOutcome:
         scenario = base.with_overrides(task.overrides) if task.overrides else base
         seed = np.random.SeedSequence(task.seed, spawn_key=task.spawn_key)
         with np.errstate(all="raise", under="ignore"):
-            result = run(scenario, draws=task.draws, seed=seed, sampler=task.sampler,
-                         rules=list(task.rules) if task.rules else None, progress=False)
+            result = run(
+                scenario,
+                draws=task.draws,
+                seed=seed,
+                sampler=task.sampler,
+                rules=list(task.rules) if task.rules else None,
+                progress=False,
+            )
             tables = variant_tables(result, task.detail)
     except Exception as exc:  # noqa: BLE001 - a variant's failure is recorded, not raised
-        return VariantOutcome(task.index, "failed", None, f"{type(exc).__name__}: {exc}",
-                              traceback.format_exc(), worker, started, time.perf_counter() - t0)
-    return VariantOutcome(task.index, "done", tables, None, None, worker, started, time.perf_counter() - t0)
+        return VariantOutcome(
+            task.index,
+            "failed",
+            None,
+            f"{type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+            worker,
+            started,
+            time.perf_counter() - t0,
+        )
+    return VariantOutcome(
+        task.index, "done", tables, None, None, worker, started, time.perf_counter() - t0
+    )
 
 
 def variant_tables(result, detail: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
@@ -892,16 +1030,27 @@ class SweepResult:
         return self.n_done == self.n_variants
 
     def __repr__(self) -> str:
-        return (f"SweepResult({self.n_variants} variants: {self.n_done} done, {self.n_failed} failed, "
-                f"{self.n_skipped} resumed; {self.wall_s:.1f} s on {self.executor.get('name')}; out={str(self.out)!r})")
+        return (
+            f"SweepResult({self.n_variants} variants: {self.n_done} done, {self.n_failed} failed, "
+            f"{self.n_skipped} resumed; {self.wall_s:.1f} s on {self.executor.get('name')}; out={str(self.out)!r})"
+        )
 
-    def report_text(self, metric: str | None = None, *, rule: str | None = None, party: str | None = None) -> str:
+    def report_text(
+        self, metric: str | None = None, *, rule: str | None = None, party: str | None = None
+    ) -> str:
         """The printed summary: counts, best and worst variants, lever effects."""
         return report_text(self, metric=metric, rule=rule, party=party)
 
-    def lever_effects(self, metric: str | None = None, *, rule: str | None = None, party: str | None = None):
-        return lever_effects(self.frame, metric or self.report.metric, rule=rule or self.report.rule,
-                             party=party or self.report.party, variables=self.variables)
+    def lever_effects(
+        self, metric: str | None = None, *, rule: str | None = None, party: str | None = None
+    ):
+        return lever_effects(
+            self.frame,
+            metric or self.report.metric,
+            rule=rule or self.report.rule,
+            party=party or self.report.party,
+            variables=self.variables,
+        )
 
     def plot_heatmap(self, x: str, y: str, metric: str | None = None, **kwargs):
         """Heatmap of a metric over two inputs (see :func:`benefitshare.plots_sweep.heatmap`)."""
@@ -993,8 +1142,13 @@ def sweep(
         if r["variant"] in done:
             r.update(done[r["variant"]])
     n_skipped = len(done)
-    run_info = {"started": store.now_iso(), "command": command, "executor": None, "skipped": n_skipped,
-                "code_sha256": code_sha256()}
+    run_info = {
+        "started": store.now_iso(),
+        "command": command,
+        "executor": None,
+        "skipped": n_skipped,
+        "code_sha256": code_sha256(),
+    }
     manifest["runs"].append(run_info)
     store.write_manifest(out, manifest)
     failed, finished = 0, n_skipped
@@ -1007,8 +1161,16 @@ def sweep(
             for task, outcome, error in ex.imap_unordered(run_variant, pending):
                 rec = records[task.index]
                 if error is not None:
-                    outcome = VariantOutcome(task.index, "failed", None, f"worker failure: {type(error).__name__}: {error}",
-                                             None, "?", time.time(), float("nan"))
+                    outcome = VariantOutcome(
+                        task.index,
+                        "failed",
+                        None,
+                        f"worker failure: {type(error).__name__}: {error}",
+                        None,
+                        "?",
+                        time.time(),
+                        float("nan"),
+                    )
                 if outcome.status == "done":
                     store.write_variant(out, task, outcome.tables)
                     finished += 1
@@ -1033,11 +1195,20 @@ def sweep(
     status = store.status_frame(out)
     n_done = int((status["status"] == "done").sum())
     return SweepResult(
-        out=out, frame=frame, status=status, n_variants=len(tasks), n_done=n_done,
-        n_failed=int((status["status"] == "failed").sum()), n_skipped=n_skipped,
-        wall_s=time.perf_counter() - t0, executor=run_info["executor"] or {}, report=loaded.spec.report,
+        out=out,
+        frame=frame,
+        status=status,
+        n_variants=len(tasks),
+        n_done=n_done,
+        n_failed=int((status["status"] == "failed").sum()),
+        n_skipped=n_skipped,
+        wall_s=time.perf_counter() - t0,
+        executor=run_info["executor"] or {},
+        report=loaded.spec.report,
         variables={v.name: loaded.spec.kind_of(v.name) for v in loaded.spec.variables},
-        labels={v.name: f"{v.name} [{v.unit}]" if v.unit else v.name for v in loaded.spec.variables},
+        labels={
+            v.name: f"{v.name} [{v.unit}]" if v.unit else v.name for v in loaded.spec.variables
+        },
     )
 
 
@@ -1050,15 +1221,25 @@ def _progress_bar(total: int, initial: int, name: str, progress: bool | None):
     else:
         from tqdm.std import tqdm
 
-    return tqdm(total=total, initial=initial, desc=name, unit="variant",
-                disable=(not progress) if progress is not None else None, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=name,
+        unit="variant",
+        disable=(not progress) if progress is not None else None,
+        dynamic_ncols=True,
+    )
 
 
 # ------------------------------------------------------------------------------------- reporting
-def _pick(frame: pd.DataFrame, metric: str, rule: str | None, party: str | None) -> tuple[pd.DataFrame, str, str]:
+def _pick(
+    frame: pd.DataFrame, metric: str, rule: str | None, party: str | None
+) -> tuple[pd.DataFrame, str, str]:
     if metric not in frame.columns:
-        raise ValueError(f"no column {metric!r} in the results; metrics: "
-                         f"{', '.join(c for c in SUMMARY_METRICS if c in frame.columns)}")
+        raise ValueError(
+            f"no column {metric!r} in the results; metrics: "
+            f"{', '.join(c for c in SUMMARY_METRICS if c in frame.columns)}"
+        )
     rules = list(dict.fromkeys(frame["rule"]))
     parties = list(dict.fromkeys(frame["party"]))
     rule = rule if rule is not None else rules[0]
@@ -1071,8 +1252,15 @@ def _pick(frame: pd.DataFrame, metric: str, rule: str | None, party: str | None)
     return sub, rule, party
 
 
-def best_worst(frame: pd.DataFrame, metric: str = "npv_yuan", *, rule: str | None = None,
-               party: str | None = None, top: int = 3, variables: Sequence[str] | None = None) -> pd.DataFrame:
+def best_worst(
+    frame: pd.DataFrame,
+    metric: str = "npv_yuan",
+    *,
+    rule: str | None = None,
+    party: str | None = None,
+    top: int = 3,
+    variables: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The ``top`` highest and lowest variants on ``metric`` for one rule and party.
 
     Returns a table with ``rank`` (``best 1``, ..., ``worst 1``, ...), ``variant``, the inputs'
@@ -1096,9 +1284,15 @@ def _input_columns(frame: pd.DataFrame) -> list[str]:
     return cols
 
 
-def lever_effects(frame: pd.DataFrame, metric: str = "npv_yuan", *, rule: str | None = None,
-                  party: str | None = None, variables: Mapping[str, str] | Sequence[str] | None = None,
-                  max_levels: int = 6) -> pd.DataFrame:
+def lever_effects(
+    frame: pd.DataFrame,
+    metric: str = "npv_yuan",
+    *,
+    rule: str | None = None,
+    party: str | None = None,
+    variables: Mapping[str, str] | Sequence[str] | None = None,
+    max_levels: int = 6,
+) -> pd.DataFrame:
     """How the mean of ``metric`` moves with each input, for one rule and party.
 
     Each input's values are grouped into levels (its distinct values, or ``max_levels``
@@ -1118,23 +1312,43 @@ def lever_effects(frame: pd.DataFrame, metric: str = "npv_yuan", *, rule: str | 
         means = sub.groupby(levels, observed=True, sort=True)[metric].mean()
         if means.empty:
             continue
-        numeric = pd.api.types.is_numeric_dtype(sub[name]) and not pd.api.types.is_bool_dtype(sub[name])
-        rho = (sub[name].rank().corr(sub[metric].rank()) if numeric and sub[name].nunique() > 1
-               and sub[metric].nunique() > 1 else np.nan)
-        rows.append({
-            "input": name,
-            "kind": kinds.get(name, "scenario" if name == "scenario" else ""),
-            "levels": len(means),
-            "low": means.index[0],
-            "high": means.index[-1],
-            "mean_at_low": float(means.iloc[0]),
-            "mean_at_high": float(means.iloc[-1]),
-            "effect": float(means.iloc[-1] - means.iloc[0]),
-            "spread": float(means.max() - means.min()),
-            "spearman": float(rho),
-        })
-    out = pd.DataFrame(rows, columns=["input", "kind", "levels", "low", "high", "mean_at_low", "mean_at_high",
-                                      "effect", "spread", "spearman"])
+        numeric = pd.api.types.is_numeric_dtype(sub[name]) and not pd.api.types.is_bool_dtype(
+            sub[name]
+        )
+        rho = (
+            sub[name].rank().corr(sub[metric].rank())
+            if numeric and sub[name].nunique() > 1 and sub[metric].nunique() > 1
+            else np.nan
+        )
+        rows.append(
+            {
+                "input": name,
+                "kind": kinds.get(name, "scenario" if name == "scenario" else ""),
+                "levels": len(means),
+                "low": means.index[0],
+                "high": means.index[-1],
+                "mean_at_low": float(means.iloc[0]),
+                "mean_at_high": float(means.iloc[-1]),
+                "effect": float(means.iloc[-1] - means.iloc[0]),
+                "spread": float(means.max() - means.min()),
+                "spearman": float(rho),
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "input",
+            "kind",
+            "levels",
+            "low",
+            "high",
+            "mean_at_low",
+            "mean_at_high",
+            "effect",
+            "spread",
+            "spearman",
+        ],
+    )
     return out.sort_values("spread", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -1147,8 +1361,13 @@ def _levels(values: pd.Series, max_levels: int) -> pd.Series:
     return bins.map(lambda iv: float(iv.mid)).astype(float)
 
 
-def report_text(result: SweepResult, metric: str | None = None, *, rule: str | None = None,
-                party: str | None = None) -> str:
+def report_text(
+    result: SweepResult,
+    metric: str | None = None,
+    *,
+    rule: str | None = None,
+    party: str | None = None,
+) -> str:
     """The summary printed at the end of a sweep: counts, best and worst variants, lever effects."""
     rep = result.report
     metric = metric or rep.metric
@@ -1177,14 +1396,20 @@ def report_text(result: SweepResult, metric: str | None = None, *, rule: str | N
     variables = list(result.variables)
     bw = best_worst(frame, metric, rule=rule, party=party, top=rep.top, variables=variables)
     bw[metric] = bw[metric] / scale
-    lines += ["", f"best and worst variants by {metric} of {party} under {rule}{unit}:",
-              _indent(bw.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))]
+    lines += [
+        "",
+        f"best and worst variants by {metric} of {party} under {rule}{unit}:",
+        _indent(bw.to_string(index=False, float_format=lambda x: f"{x:,.4g}")),
+    ]
     if variables and len(sub) > 1:
         eff = lever_effects(frame, metric, rule=rule, party=party, variables=result.variables)
         for col in ("mean_at_low", "mean_at_high", "effect", "spread"):
             eff[col] = eff[col] / scale
-        lines += ["", f"effect of each input on the mean {metric} of {party} under {rule}{unit}:",
-                  _indent(eff.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))]
+        lines += [
+            "",
+            f"effect of each input on the mean {metric} of {party} under {rule}{unit}:",
+            _indent(eff.to_string(index=False, float_format=lambda x: f"{x:,.4g}")),
+        ]
     return "\n".join(lines)
 
 

@@ -104,7 +104,16 @@ def vat_yuan(value_added_yuan, vat_rate):
     return np.asarray(vat_rate) * value_added_yuan
 
 
-def cit_rate(taxable_income_yuan, *, standard, high_tech, slpe_rate, slpe_threshold_yuan, is_high_tech, is_slpe):
+def cit_rate(
+    taxable_income_yuan,
+    *,
+    standard,
+    high_tech,
+    slpe_rate,
+    slpe_threshold_yuan,
+    is_high_tech,
+    is_slpe,
+):
     """Corporate income tax rate for each project-year [fraction], shape (D, P, Y).
 
     A high-tech enterprise pays the high-tech rate; a small low-profit enterprise pays the SLPE
@@ -161,7 +170,9 @@ def property_tax_yuan(building_value_yuan, *, deduction_rate, rate, in_use, reli
     国务院, 中华人民共和国房产税暂行条例 (2011-01-08), arts. 3-4. The provincial deduction (10-30%)
     Guangdong applies was not found: a scenario assumption.
     """
-    return np.where(in_use, rate * (1.0 - deduction_rate) * (1.0 - relief) * building_value_yuan, 0.0)
+    return np.where(
+        in_use, rate * (1.0 - deduction_rate) * (1.0 - relief) * building_value_yuan, 0.0
+    )
 
 
 def land_use_tax_yuan(land_mu, *, rate_yuan_per_m2, occupied, relief=0.0):

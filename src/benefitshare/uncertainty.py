@@ -46,7 +46,12 @@ TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
     "projects.land_mu": ("land_mu", "project", (0.0, math.inf), False),
     "projects.building_value_yuan": ("building_value_yuan", "project", (0.0, math.inf), False),
     "projects.rebate_rate": ("rebate_rate", "project", (0.0, 1.0), False),
-    "projects.pre_move_annual_tax_yuan": ("pre_move_annual_tax_yuan", "project", (0.0, math.inf), False),
+    "projects.pre_move_annual_tax_yuan": (
+        "pre_move_annual_tax_yuan",
+        "project",
+        (0.0, math.inf),
+        False,
+    ),
     "projects.additionality": ("additionality", "project", (0.0, 1.0), False),
     "projects.landing_probability": ("landing", "project", (0.0, 1.0), False),
     "projects.start_year": ("start_year", "project", (1900, 2200), True),
@@ -56,11 +61,21 @@ TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
     "parks.county_share": ("county_share", "park", (0.0, 1.0), False),
     "parks.land_use_tax_yuan_per_m2": ("land_use_tax_yuan_per_m2", "park", (0.0, 30.0), False),
     "parks.land_price_yuan_per_mu": ("land_price_yuan_per_mu", "park", (0.0, math.inf), False),
-    "parks.land_acquisition_cost_yuan_per_mu": ("land_acquisition_cost_yuan_per_mu", "park", (0.0, math.inf), False),
+    "parks.land_acquisition_cost_yuan_per_mu": (
+        "land_acquisition_cost_yuan_per_mu",
+        "park",
+        (0.0, math.inf),
+        False,
+    ),
     "sectors.additionality": ("additionality", "sector", (0.0, 1.0), False),
     "model.sales_growth_rate": ("sales_growth_rate", "model", (-0.5, 0.5), False),
     "model.pit_effective_rate": ("pit_effective_rate", "model", (0.0, 1.0), False),
-    "model.property_tax_deduction_rate": ("property_tax_deduction_rate", "model", (0.1, 0.3), False),
+    "model.property_tax_deduction_rate": (
+        "property_tax_deduction_rate",
+        "model",
+        (0.1, 0.3),
+        False,
+    ),
     "model.depreciation_years": ("depreciation_years", "model", (1.0, 60.0), False),
     "platform.return_on_capital_rate": ("return_on_capital_rate", "model", (-1.0, 1.0), False),
 }
@@ -92,7 +107,16 @@ class Distribution(_Model):
     ============ ===================================== =========================================
     """
 
-    name: Literal["uniform", "triangular", "normal", "truncnormal", "lognormal", "beta", "bernoulli", "discrete"]
+    name: Literal[
+        "uniform",
+        "triangular",
+        "normal",
+        "truncnormal",
+        "lognormal",
+        "beta",
+        "bernoulli",
+        "discrete",
+    ]
     params: dict[str, Finite | list[Finite]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -110,10 +134,14 @@ class Distribution(_Model):
         optional = {"beta": {"low", "high"}, "bernoulli": {"p"}}.get(self.name, set())
         keys = set(self.params)
         if not need <= keys:
-            raise ValueError(f"{self.name} needs parameters {sorted(need)}; missing {sorted(need - keys)}")
+            raise ValueError(
+                f"{self.name} needs parameters {sorted(need)}; missing {sorted(need - keys)}"
+            )
         extra = keys - need - optional
         if extra:
-            raise ValueError(f"{self.name} takes parameters {sorted(need | optional)}; unknown {sorted(extra)}")
+            raise ValueError(
+                f"{self.name} takes parameters {sorted(need | optional)}; unknown {sorted(extra)}"
+            )
         p = self.params
         scalar = {k: v for k, v in p.items() if not isinstance(v, list)}
         lists = {k for k, v in p.items() if isinstance(v, list)}
@@ -125,7 +153,11 @@ class Distribution(_Model):
             raise ValueError("mode must lie between low and high")
         if self.name in ("normal", "truncnormal") and scalar["sd"] < 0:
             raise ValueError(f"sd must be >= 0, got {scalar['sd']}")
-        if self.name == "truncnormal" and scalar["sd"] > 0 and not scalar["low"] <= scalar["mean"] <= scalar["high"]:
+        if (
+            self.name == "truncnormal"
+            and scalar["sd"] > 0
+            and not scalar["low"] <= scalar["mean"] <= scalar["high"]
+        ):
             raise ValueError("mean must lie between low and high")
         if self.name == "lognormal" and (scalar["median"] <= 0 or scalar["sigma"] < 0):
             raise ValueError("lognormal needs median > 0 and sigma >= 0")
@@ -138,10 +170,19 @@ class Distribution(_Model):
             raise ValueError(f"p must be between 0 and 1, got {scalar['p']}")
         if self.name == "discrete":
             values, probs = p["values"], p["probabilities"]
-            if not isinstance(values, list) or not isinstance(probs, list) or len(values) != len(probs) or not values:
-                raise ValueError("values and probabilities must be lists of the same, non-zero length")
+            if (
+                not isinstance(values, list)
+                or not isinstance(probs, list)
+                or len(values) != len(probs)
+                or not values
+            ):
+                raise ValueError(
+                    "values and probabilities must be lists of the same, non-zero length"
+                )
             if any(q < 0 for q in probs) or abs(sum(probs) - 1.0) > 1e-9:
-                raise ValueError(f"probabilities must be non-negative and sum to 1 (they sum to {sum(probs):.6g})")
+                raise ValueError(
+                    f"probabilities must be non-negative and sum to 1 (they sum to {sum(probs):.6g})"
+                )
         return self
 
 
@@ -152,7 +193,9 @@ class UncertainInput(_Model):
     target: str
     distribution: Distribution
     apply: Literal["multiply", "add", "replace"] = "multiply"
-    independent: bool = Field(False, description="One draw per selected project instead of one shared draw.")
+    independent: bool = Field(
+        False, description="One draw per selected project instead of one shared draw."
+    )
     sectors: list[str] | None = None
     parks: list[str] | None = None
     groups: list[str] | None = None
@@ -170,11 +213,21 @@ class UncertainInput(_Model):
                 + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(TARGETS)}")
             )
         _, kind, _, _ = TARGETS[self.target]
-        if kind == "model" and (self.independent or self.sectors or self.parks or self.groups or self.projects):
-            raise ValueError(f"{self.target} is scenario wide: it takes no filters and cannot be independent")
+        if kind == "model" and (
+            self.independent or self.sectors or self.parks or self.groups or self.projects
+        ):
+            raise ValueError(
+                f"{self.target} is scenario wide: it takes no filters and cannot be independent"
+            )
         if self.distribution.name == "bernoulli" and self.target != "projects.landing_probability":
-            raise ValueError("a bernoulli distribution is for projects.landing_probability (whether a project lands)")
-        if self.target == "projects.landing_probability" and self.distribution.name == "bernoulli" and self.apply != "replace":
+            raise ValueError(
+                "a bernoulli distribution is for projects.landing_probability (whether a project lands)"
+            )
+        if (
+            self.target == "projects.landing_probability"
+            and self.distribution.name == "bernoulli"
+            and self.apply != "replace"
+        ):
             raise ValueError("landing draws replace the landing probability: use apply = 'replace'")
         return self
 
@@ -228,9 +281,13 @@ class UncertaintySpec(_Model):
             by = {i.name: i for i in self.inputs}
             for n in self.correlation.names:
                 if n not in by:
-                    raise ValueError(f"correlation names unknown input {n!r}; inputs: {', '.join(names)}")
+                    raise ValueError(
+                        f"correlation names unknown input {n!r}; inputs: {', '.join(names)}"
+                    )
                 if by[n].independent:
-                    raise ValueError(f"correlation needs shared-draw inputs; {n!r} has independent = true")
+                    raise ValueError(
+                        f"correlation needs shared-draw inputs; {n!r} has independent = true"
+                    )
         return self
 
 
@@ -249,10 +306,18 @@ def frozen_distribution(dist: Distribution, *, default_p=None):
     p = dist.params
     n = dist.name
     if n == "uniform":
-        return p["low"] if p["high"] == p["low"] else stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+        return (
+            p["low"]
+            if p["high"] == p["low"]
+            else stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+        )
     if n == "triangular":
         width = p["high"] - p["low"]
-        return p["low"] if width == 0 else stats.triang(c=(p["mode"] - p["low"]) / width, loc=p["low"], scale=width)
+        return (
+            p["low"]
+            if width == 0
+            else stats.triang(c=(p["mode"] - p["low"]) / width, loc=p["low"], scale=width)
+        )
     if n == "normal":
         return p["mean"] if p["sd"] == 0 else stats.norm(loc=p["mean"], scale=p["sd"])
     if n == "truncnormal":
@@ -312,13 +377,19 @@ class Factor:
             mask &= np.isin(proj.project_id, spec.projects)
         self.mask = mask if self.kind != "model" else None
         self.n_dims = int(mask.sum()) if spec.independent else 1
-        landing = proj.landing_probability if spec.target == "projects.landing_probability" else None
+        landing = (
+            proj.landing_probability if spec.target == "projects.landing_probability" else None
+        )
         if spec.distribution.name == "bernoulli" and "p" not in spec.distribution.params:
             # one bernoulli per project with its own landing probability
             self.landing_p = landing[mask]
         else:
             self.landing_p = None
-        self.dist = frozen_distribution(spec.distribution, default_p=None) if self.landing_p is None else None
+        self.dist = (
+            frozen_distribution(spec.distribution, default_p=None)
+            if self.landing_p is None
+            else None
+        )
 
     @property
     def name(self) -> str:
@@ -343,7 +414,9 @@ def uncertain_factors(scenario) -> list[Factor]:
     return [Factor(i, scenario) for i in scenario.spec.uncertainty.inputs]
 
 
-def apply_draws(inputs: dict[str, np.ndarray], factors: list[Factor], values: list[np.ndarray], scenario) -> dict:
+def apply_draws(
+    inputs: dict[str, np.ndarray], factors: list[Factor], values: list[np.ndarray], scenario
+) -> dict:
     """Model inputs for a chunk: central inputs with each factor's draws applied.
 
     Parameters
@@ -376,7 +449,9 @@ def apply_draws(inputs: dict[str, np.ndarray], factors: list[Factor], values: li
                 full[:, f.mask, 0] = draw
                 out[f.input_name] = full
                 continue
-            full = np.broadcast_to(np.asarray(base, dtype=float), (max(n, np.shape(base)[0]), P, np.shape(base)[2])).copy()
+            full = np.broadcast_to(
+                np.asarray(base, dtype=float), (max(n, np.shape(base)[0]), P, np.shape(base)[2])
+            ).copy()
             if full.shape[0] != n:
                 full = np.broadcast_to(full, (n, *full.shape[1:])).copy()
             x = v if f.spec.independent else np.broadcast_to(v, (n, int(f.mask.sum())))
@@ -479,17 +554,24 @@ class DrawSource:
         self.seed_sequence = ss
         main, perm, corr = ss.spawn(3)
         self._rng = np.random.Generator(np.random.PCG64(main))
-        self._keys = np.random.Generator(np.random.PCG64(perm)).integers(0, 2**63, size=(max(n_dims, 1), 4), dtype=np.uint64)
+        self._keys = np.random.Generator(np.random.PCG64(perm)).integers(
+            0, 2**63, size=(max(n_dims, 1), 4), dtype=np.uint64
+        )
         self._pos = 0
         self._sobol = None
         from scipy import stats
 
         if method == "sobol" and n_dims > 0:
-            self._sobol = stats.qmc.Sobol(d=n_dims, scramble=True, rng=np.random.Generator(np.random.PCG64(corr)))
+            self._sobol = stats.qmc.Sobol(
+                d=n_dims, scramble=True, rng=np.random.Generator(np.random.PCG64(corr))
+            )
         self._corr = None
         if correlation is not None and n_dims:
             cols, spearman = correlation
-            self._corr = (np.asarray(cols), np.linalg.cholesky(_nearest_pd(normal_correlation(spearman))))
+            self._corr = (
+                np.asarray(cols),
+                np.linalg.cholesky(_nearest_pd(normal_correlation(spearman))),
+            )
 
     def next(self, n: int) -> np.ndarray:
         """The next ``n`` draws, shape (n, n_dims)."""

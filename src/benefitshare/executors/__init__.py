@@ -57,7 +57,9 @@ def register_executor(name: str, cls: type[Executor], *, replace: bool = False) 
     return cls
 
 
-def get_executor(executor="serial", *, workers: int | None = None, scheduler: str | None = None) -> Executor:
+def get_executor(
+    executor="serial", *, workers: int | None = None, scheduler: str | None = None
+) -> Executor:
     """An executor from a name, an :class:`Executor`, or a ``concurrent.futures.Executor``.
 
     Parameters
@@ -75,11 +77,15 @@ def get_executor(executor="serial", *, workers: int | None = None, scheduler: st
     """
     import concurrent.futures
 
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise ExecutorError(f"workers must be a whole number >= 1, got {workers!r}")
     if isinstance(executor, Executor):
         if workers is not None or scheduler is not None:
-            raise ExecutorError("give workers and scheduler to the executor object, not alongside it")
+            raise ExecutorError(
+                "give workers and scheduler to the executor object, not alongside it"
+            )
         return executor
     if isinstance(executor, concurrent.futures.Executor):
         if scheduler is not None:
@@ -88,8 +94,10 @@ def get_executor(executor="serial", *, workers: int | None = None, scheduler: st
     if not isinstance(executor, str) or executor not in EXECUTORS:
         valid = sorted(EXECUTORS)
         hint = difflib.get_close_matches(str(executor), valid, n=1)
-        raise ExecutorError(f"unknown executor {executor!r}"
-                            + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(valid)}"))
+        raise ExecutorError(
+            f"unknown executor {executor!r}"
+            + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(valid)}")
+        )
     cls = EXECUTORS[executor]
     if scheduler is not None:
         if not cls.takes_scheduler:

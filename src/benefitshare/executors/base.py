@@ -58,7 +58,9 @@ class Executor(abc.ABC):
         return min(self._running, self.workers)
 
     @abc.abstractmethod
-    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any, BaseException | None]]:
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any]
+    ) -> Iterator[tuple[Any, Any, BaseException | None]]:
         """Yield ``(item, fn(item), None)``, or ``(item, None, error)``, as items finish."""
 
     def describe(self) -> dict[str, Any]:

@@ -50,7 +50,13 @@ class DaskExecutor(Executor):
     name = "dask"
     takes_scheduler = True
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None, client=None, **cluster_options):
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        client=None,
+        **cluster_options,
+    ):
         if sum(x is not None for x in (scheduler, client)) > 1:
             raise ExecutorError("give a scheduler address or a client, not both")
         super().__init__(workers)
@@ -58,20 +64,30 @@ class DaskExecutor(Executor):
         self._client = client
         self._own_client = client is None
         self._cluster = None
-        self.cluster_options = {"processes": True, "threads_per_worker": 1, "host": "127.0.0.1",
-                                "dashboard_address": None, "silence_logs": logging.WARNING, **cluster_options}
+        self.cluster_options = {
+            "processes": True,
+            "threads_per_worker": 1,
+            "host": "127.0.0.1",
+            "dashboard_address": None,
+            "silence_logs": logging.WARNING,
+            **cluster_options,
+        }
 
     def start(self) -> None:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - dask is a dev dependency
-            raise ExecutorError('the dask executor needs dask.distributed: pip install "benefitshare[dask]"') from exc
+            raise ExecutorError(
+                'the dask executor needs dask.distributed: pip install "benefitshare[dask]"'
+            ) from exc
         if self._client is None:
             if self.scheduler is not None:
                 try:
                     self._client = Client(self.scheduler, timeout="20s")
                 except OSError as exc:
-                    raise ExecutorError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from exc
+                    raise ExecutorError(
+                        f"cannot reach the Dask scheduler at {self.scheduler}: {exc}"
+                    ) from exc
             else:
                 import dask
 
@@ -84,7 +100,10 @@ class DaskExecutor(Executor):
                     for key, value in WORKER_ENVIRON.items():
                         if value is None:
                             os.environ.pop(key, None)
-                    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+                    settings = {
+                        f"distributed.nanny.pre-spawn-environ.{k}": v
+                        for k, v in WORKER_ENVIRON.items()
+                    }
                     with dask.config.set(settings):
                         self._cluster = LocalCluster(n_workers=n, **self.cluster_options)
                 finally:

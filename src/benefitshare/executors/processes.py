@@ -92,7 +92,9 @@ class ProcessExecutor(PoolExecutor):
         super().__init__(None, workers=workers or os.cpu_count() or 1)
 
     def _new_pool(self) -> cf.Executor:
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
 
     def start(self) -> None:
         self._pool = self._new_pool()

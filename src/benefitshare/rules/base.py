@@ -108,7 +108,9 @@ class RuleContext:
     outside_pool_net_dky: np.ndarray | None = None
     pool_total_dy: np.ndarray | None = None
     discount_factors_ky: np.ndarray | None = None
-    coalition_game: Callable[[], Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    coalition_game: Callable[[], Any] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def n_parties(self) -> int:
@@ -137,8 +139,15 @@ class RuleDef:
 SPLIT_RULES: dict[str, RuleDef] = {}
 
 
-def register_rule(name: str, fn: Callable | None = None, *, params=None, summary: str | None = None,
-                  replace: bool = False, _builtin: bool = False):
+def register_rule(
+    name: str,
+    fn: Callable | None = None,
+    *,
+    params=None,
+    summary: str | None = None,
+    replace: bool = False,
+    _builtin: bool = False,
+):
     """Register a split rule under ``name``; usable as a decorator.
 
     Parameters
@@ -172,7 +181,9 @@ def register_rule(name: str, fn: Callable | None = None, *, params=None, summary
         if not isinstance(name, str) or not name:
             raise RuleError("a rule needs a non-empty name")
         if name in SPLIT_RULES and not replace:
-            raise RuleError(f"a rule named {name!r} is already registered; pass replace=True to replace it")
+            raise RuleError(
+                f"a rule named {name!r} is already registered; pass replace=True to replace it"
+            )
         doc = (f.__doc__ or "").strip().splitlines()
         SPLIT_RULES[name] = RuleDef(name, f, params, summary or (doc[0] if doc else name), _builtin)
         return f
@@ -187,10 +198,14 @@ def get_rule(name: str) -> RuleDef:
     except KeyError:
         hint = difflib.get_close_matches(name, list(SPLIT_RULES), n=1)
         extra = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise RuleError(f"unknown rule {name!r}{extra} (valid: {', '.join(sorted(SPLIT_RULES))})") from None
+        raise RuleError(
+            f"unknown rule {name!r}{extra} (valid: {', '.join(sorted(SPLIT_RULES))})"
+        ) from None
 
 
-def validate_params(name: str, params: Mapping[str, Any], spec=None) -> list[tuple[tuple, Any, str]]:
+def validate_params(
+    name: str, params: Mapping[str, Any], spec=None
+) -> list[tuple[tuple, Any, str]]:
     """Problems with a rule's parameters as ``(location, value, message)``; empty when valid."""
     rule = get_rule(name)
     if rule.params_model is None:
@@ -204,7 +219,9 @@ def validate_params(name: str, params: Mapping[str, Any], spec=None) -> list[tup
             if err["type"] == "extra_forbidden":
                 fields = list(rule.params_model.model_fields)
                 hint = difflib.get_close_matches(str(err["loc"][-1]), fields, n=1)
-                msg = "unknown parameter" + (f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(fields)})")
+                msg = "unknown parameter" + (
+                    f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(fields)})"
+                )
             elif err["type"] == "finite_number":
                 msg = "must be a finite number (NaN and infinity are not allowed)"
             value = err.get("input", ...) if err["type"] != "missing" else ...
@@ -222,7 +239,9 @@ def parse_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: getattr(model, k) for k in rule.params_model.model_fields}
 
 
-def check_shares(shares: Mapping[str, float] | None, spec, loc: tuple) -> list[tuple[tuple, Any, str]]:
+def check_shares(
+    shares: Mapping[str, float] | None, spec, loc: tuple
+) -> list[tuple[tuple, Any, str]]:
     """Shares name known parties and sum to 1."""
     if shares is None or spec is None:
         return []
@@ -231,7 +250,16 @@ def check_shares(shares: Mapping[str, float] | None, spec, loc: tuple) -> list[t
     for pid in shares:
         if pid not in parties:
             hint = difflib.get_close_matches(pid, parties, n=1)
-            out.append((loc + (pid,), pid, "unknown party" + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(parties)}")))
+            out.append(
+                (
+                    loc + (pid,),
+                    pid,
+                    "unknown party"
+                    + (
+                        f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(parties)}"
+                    ),
+                )
+            )
     total = sum(shares.values())
     if abs(total - 1.0) > 1e-9:
         out.append((loc, dict(shares), f"shares must sum to 1 (they sum to {total:.6g})"))

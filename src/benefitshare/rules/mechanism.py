@@ -35,12 +35,18 @@ def tax_subsets(rule_specs, pool_taxes, *, parks=None, groups=None, years=None) 
                 continue
             proj = yr = None
             if parks is not None and years is not None:
-                _, p_mask, y_mask = clause_masks(clause, pool_taxes=list(pool_taxes), parks=parks, groups=groups, years=years)
+                _, p_mask, y_mask = clause_masks(
+                    clause, pool_taxes=list(pool_taxes), parks=parks, groups=groups, years=years
+                )
                 if not p_mask.any() or not y_mask.any():
                     continue
                 if not (p_mask.all() and y_mask.all()):
                     proj, yr = p_mask, y_mask
-            key = (taxes, None if proj is None else proj.tobytes(), None if yr is None else yr.tobytes())
+            key = (
+                taxes,
+                None if proj is None else proj.tobytes(),
+                None if yr is None else yr.tobytes(),
+            )
             out.setdefault(key, (taxes, proj, yr))
     result = [(full, None, None)]
     for key, val in out.items():
@@ -80,7 +86,9 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     out = np.asarray(rule.fn(pool_yuan, ctx, **kwargs), dtype=float)
     want = (ctx.n_parties, pool_yuan.shape[0], pool_yuan.shape[2])
     if out.shape != want:
-        raise RuleError(f"rule {name!r} returned shape {out.shape}; expected (parties, draws, years) = {want}")
+        raise RuleError(
+            f"rule {name!r} returned shape {out.shape}; expected (parties, draws, years) = {want}"
+        )
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
     gap = np.abs(out.sum(axis=0) - pool_total(pool_yuan, ctx))
@@ -122,7 +130,9 @@ def apply_mechanism(rule_spec, pool_by_tax: dict[str, np.ndarray], ctx: RuleCont
     # linear in the pool, so the rest is never formed project by project)
     rest = host_totals(cache.total(tuple(taxes_all)), ctx)
     for clause in rule_spec.all_clauses():
-        taxes, proj, yr = clause_masks(clause, pool_taxes=taxes_all, parks=ctx.park, groups=ctx.group, years=ctx.years)
+        taxes, proj, yr = clause_masks(
+            clause, pool_taxes=taxes_all, parks=ctx.park, groups=ctx.group, years=ctx.years
+        )
         if not taxes or not proj.any() or not yr.any():
             continue
         if proj.all() and yr.all():
@@ -164,7 +174,9 @@ class PoolCache:
         """The pool of ``taxes`` restricted to projects ``proj`` and years ``yr`` (zero elsewhere)."""
         key = (tuple(sorted(taxes)), proj.tobytes(), yr.tobytes())
         if key not in self._masked:
-            self._masked[key] = np.where(proj[None, :, None] & yr[None, None, :], self.total(taxes), 0.0)
+            self._masked[key] = np.where(
+                proj[None, :, None] & yr[None, None, :], self.total(taxes), 0.0
+            )
         return self._masked[key]
 
     def total(self, taxes: tuple) -> np.ndarray:

@@ -27,11 +27,18 @@ class IncrementalParams(RuleParams):
 
     def check(self, spec):
         out = check_shares(self.shares, spec, ("shares",))
-        if spec is not None and self.base_year is not None and not (
-            spec.model.start_year <= self.base_year <= spec.model.end_year
+        if (
+            spec is not None
+            and self.base_year is not None
+            and not (spec.model.start_year <= self.base_year <= spec.model.end_year)
         ):
-            out.append((("base_year",), self.base_year,
-                        f"must be within the horizon {spec.model.start_year}..{spec.model.end_year}"))
+            out.append(
+                (
+                    ("base_year",),
+                    self.base_year,
+                    f"must be within the horizon {spec.model.start_year}..{spec.model.end_year}",
+                )
+            )
         return out
 
 
@@ -62,7 +69,10 @@ def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yu
     increment = np.maximum(total - base, 0.0)
     nonzero = total != 0.0
     host_frac = np.where(nonzero, hosts / np.where(nonzero, total, 1.0), 0.0)
-    weights = ctx.share_vector(shares)[:, None, None] * increment[None] + host_frac * (total - increment)[None]
+    weights = (
+        ctx.share_vector(shares)[:, None, None] * increment[None]
+        + host_frac * (total - increment)[None]
+    )
     frac = np.where(nonzero, weights / np.where(nonzero, total, 1.0), 0.0)
     return split_totals(total, frac, hosts)
 
@@ -120,5 +130,7 @@ def tiered(pool_yuan, ctx, *, brackets):
     return split_totals(total, shares, hosts)
 
 
-register_rule("incremental_over_baseline", incremental_over_baseline, params=IncrementalParams, _builtin=True)
+register_rule(
+    "incremental_over_baseline", incremental_over_baseline, params=IncrementalParams, _builtin=True
+)
 register_rule("tiered", tiered, params=TieredParams, _builtin=True)

@@ -23,13 +23,31 @@ class CostRecoveryParams(RuleParams):
 
     def check(self, spec):
         out = check_shares(self.shares, spec, ("shares",))
-        if spec is not None and self.recovering_party is not None and self.recovering_party not in spec.parties:
-            out.append((("recovering_party",), self.recovering_party, f"unknown party; valid: {', '.join(spec.parties)}"))
+        if (
+            spec is not None
+            and self.recovering_party is not None
+            and self.recovering_party not in spec.parties
+        ):
+            out.append(
+                (
+                    ("recovering_party",),
+                    self.recovering_party,
+                    f"unknown party; valid: {', '.join(spec.parties)}",
+                )
+            )
         return out
 
 
-def cost_recovery_first(pool_yuan, ctx, *, shares, recovering_party=None, outlay_yuan=None,
-                        cost_kinds=("infrastructure",), recovery_rate=1.0):
+def cost_recovery_first(
+    pool_yuan,
+    ctx,
+    *,
+    shares,
+    recovering_party=None,
+    outlay_yuan=None,
+    cost_kinds=("infrastructure",),
+    recovery_rate=1.0,
+):
     """Cost recovery first: the partner recovers its outlay from the pool, then shares apply.
 
     Each year, ``recovery_rate`` of the pool goes to the recovering party until its cumulative
@@ -62,7 +80,11 @@ def cost_recovery_first(pool_yuan, ctx, *, shares, recovering_party=None, outlay
     total = pool_yuan.sum(axis=1)  # (D, Y)
     if outlay_yuan is None:
         outlay = sum(
-            (np.asarray(ctx.costs_yuan[c])[..., k, :].sum(axis=-1) for c in cost_kinds if c in ctx.costs_yuan),
+            (
+                np.asarray(ctx.costs_yuan[c])[..., k, :].sum(axis=-1)
+                for c in cost_kinds
+                if c in ctx.costs_yuan
+            ),
             np.zeros(()),
         )
         outlay = np.reshape(outlay, (-1, 1))  # (D or 1, 1)

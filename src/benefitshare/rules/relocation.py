@@ -13,7 +13,9 @@ __all__ = ["relocation_cap_sunset"]
 
 
 class RelocationParams(RuleParams):
-    origin: str | None = Field(None, description="Party that the firms moved from; the partner by default.")
+    origin: str | None = Field(
+        None, description="Party that the firms moved from; the partner by default."
+    )
     origin_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     base_years: Annotated[int, Field(ge=0, le=30)] = 3
     extension_years: Annotated[int, Field(ge=0, le=30)] = 2
@@ -74,7 +76,8 @@ def relocation_cap_sunset(
     k_origin = ctx.partner_index if origin is None else ctx.index(origin)
     out = host_totals(pool_yuan, ctx)
     eligible_p = np.broadcast_to(
-        ctx.relocated & (ctx.pre_move_annual_tax_yuan >= eligibility_threshold_yuan), (1, pool_yuan.shape[1], 1)
+        ctx.relocated & (ctx.pre_move_annual_tax_yuan >= eligibility_threshold_yuan),
+        (1, pool_yuan.shape[1], 1),
     ).any(axis=(0, 2))
     if not eligible_p.any():
         return out
@@ -82,14 +85,23 @@ def relocation_cap_sunset(
     sel = np.flatnonzero(eligible_p)
     pool_yuan = pool_yuan[:, sel]
     years = ctx.years[None, None, :]
-    start = np.broadcast_to(ctx.full_production_year, (ctx.full_production_year.shape[0], eligible_p.size, 1))[:, sel]
-    pre_move = np.broadcast_to(ctx.pre_move_annual_tax_yuan, (ctx.pre_move_annual_tax_yuan.shape[0], eligible_p.size, 1))[:, sel]
+    start = np.broadcast_to(
+        ctx.full_production_year, (ctx.full_production_year.shape[0], eligible_p.size, 1)
+    )[:, sel]
+    pre_move = np.broadcast_to(
+        ctx.pre_move_annual_tax_yuan, (ctx.pre_move_annual_tax_yuan.shape[0], eligible_p.size, 1)
+    )[:, sel]
     eligible = pre_move >= eligibility_threshold_yuan
     in_base = eligible & (years >= start) & (years < start + base_years)
     cap = cap_years_of_pre_move_tax * pre_move  # (D or 1, P_sel, 1)
     raw_base = np.where(in_base, origin_share * pool_yuan, 0.0)
     extended = raw_base.sum(axis=-1, keepdims=True) < cap
-    in_ext = eligible & extended & (years >= start + base_years) & (years < start + base_years + extension_years)
+    in_ext = (
+        eligible
+        & extended
+        & (years >= start + base_years)
+        & (years < start + base_years + extension_years)
+    )
     raw = np.where(in_base | in_ext, origin_share * pool_yuan, 0.0)
     capped = np.minimum(np.cumsum(raw, axis=-1), cap)
     origin_take = np.diff(capped, axis=-1, prepend=0.0)  # (D, P_sel, Y)
@@ -100,4 +112,6 @@ def relocation_cap_sunset(
     return out
 
 
-register_rule("relocation_cap_sunset", relocation_cap_sunset, params=RelocationParams, _builtin=True)
+register_rule(
+    "relocation_cap_sunset", relocation_cap_sunset, params=RelocationParams, _builtin=True
+)

@@ -75,9 +75,14 @@ class PhasedParams(RuleParams):
         for year, shares in self.schedule.items():
             out.extend(check_shares(shares, spec, ("schedule", year)))
         if spec is not None and min(self.schedule) > spec.model.start_year:
-            out.append((("schedule",), min(self.schedule),
-                        f"schedule starts after the first model year {spec.model.start_year}: "
-                        "give shares for the first model year or earlier"))
+            out.append(
+                (
+                    ("schedule",),
+                    min(self.schedule),
+                    f"schedule starts after the first model year {spec.model.start_year}: "
+                    "give shares for the first model year or earlier",
+                )
+            )
         return out
 
 
@@ -95,7 +100,10 @@ def phased_schedule(pool_yuan, ctx, *, schedule):
     tapering the partner's share as the host's capacity grows.
     """
     per_party = np.stack(
-        [expand_steps({y: s.get(p, 0.0) for y, s in schedule.items()}, ctx.years) for p in ctx.party_ids]
+        [
+            expand_steps({y: s.get(p, 0.0) for y, s in schedule.items()}, ctx.years)
+            for p in ctx.party_ids
+        ]
     )  # (K, Y)
     hosts = host_totals(pool_yuan, ctx)
     return split_totals(hosts.sum(axis=0), per_party[:, None, :], hosts)
@@ -108,7 +116,9 @@ class EquityParams(RuleParams):
         if self.equity is not None:
             return check_shares(self.equity, spec, ("equity",))
         if spec is not None and spec.platform is None:
-            return [(("equity",), ..., "give equity shares here or a [platform] section with equity")]
+            return [
+                (("equity",), ..., "give equity shares here or a [platform] section with equity")
+            ]
         return []
 
 
@@ -136,4 +146,3 @@ register_rule("phased_schedule", phased_schedule, params=PhasedParams, _builtin=
 register_rule("equity_proportional", equity_proportional, params=EquityParams, _builtin=True)
 
 __all__ = ["host_keeps_all", "fixed_ratio", "phased_schedule", "equity_proportional"]
-
