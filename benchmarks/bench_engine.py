@@ -35,9 +35,9 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 import numpy as np  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
-from benefitshare import pipeline  # noqa: E402
-from benefitshare import uncertainty as unc  # noqa: E402
-from benefitshare.result import Accumulator  # noqa: E402
+from benefitshare.model import draws as unc  # noqa: E402
+from benefitshare.model import run as pipeline  # noqa: E402
+from benefitshare.model.result import Accumulator  # noqa: E402
 
 
 def throughput(scenario, draws: int, engine: str, repeats: int = 3) -> float:
@@ -98,7 +98,7 @@ def peak_memory(draws: int) -> dict:
 def sobol_time(scenario, n: int) -> tuple[float, int] | None:
     """Wall time [s] of a Sobol analysis over the first 8 uncertain inputs, and their count."""
     try:
-        from benefitshare import sensitivity
+        from benefitshare.analysis import sensitivity
     except ImportError:
         return None
     inputs = scenario.spec.uncertainty.inputs[:8]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benefitshare as bs
-from benefitshare.bargaining import (
+from benefitshare.model.coalitions import (
     CoalitionGame,
     coalition_values,
     game_from_result,
@@ -20,7 +20,7 @@ from benefitshare.bargaining import (
     project_to_simplex,
     shapley_values,
 )
-from benefitshare.scenario import scenario_from_dict
+from benefitshare.scenario.load import scenario_from_dict
 
 DATA = Path(__file__).resolve().parent / "data"
 MONEY = 0.01  # yuan

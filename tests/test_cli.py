@@ -18,8 +18,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
-from benefitshare import cli, io  # noqa: E402
-from benefitshare.scenario import json_schema  # noqa: E402
+from benefitshare import cli
+from benefitshare.io import files as io  # noqa: E402
+from benefitshare.scenario.load import json_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "scenarios" / "reference.toml"
@@ -229,7 +230,7 @@ def test_interrupted_run_keeps_previous_folder(tmp_path, monkeypatch, capsys):
     def interrupt(*a, **k):
         raise KeyboardInterrupt
 
-    from benefitshare import plots
+    from benefitshare.viz import run as plots
 
     monkeypatch.setattr(plots, "run_charts", interrupt)
     assert cli.main(["run", str(TINY), "--out", str(out), "-q"]) == 130

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import benefitshare as bs
-from benefitshare.compare import CRITERIA, compare_rules, net_transfer_rdy
+from benefitshare.analysis.compare import CRITERIA, compare_rules, net_transfer_rdy
 from benefitshare.glossary import COST_KINDS
-from benefitshare.scenario import scenario_from_dict
+from benefitshare.scenario.load import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -267,7 +267,7 @@ def test_charts_draw_one_point_per_rule(ref_cmp, tmp_path):
     assert {"standalone (no agreement)", "Shapley split", "Nash bargaining split"} <= set(labels)
     fig2 = ref_cmp.plot_transfers()
     assert len(fig2.axes[0].lines) >= len(ref_cmp.table)
-    from benefitshare.plots_compare import comparison_charts
+    from benefitshare.viz.compare import comparison_charts
 
     charts = comparison_charts(ref_cmp)
     assert set(charts) == {"gains.png", "transfers.png"}

@@ -12,7 +12,7 @@ import pytest
 from test_sweep import sweep_dict, write_scenario
 
 import benefitshare as bs
-from benefitshare.executors import (
+from benefitshare.batch.executors import (
     EXECUTORS,
     DaskExecutor,
     Executor,

@@ -19,7 +19,7 @@ from test_rules import make_context, pool_of
 import benefitshare as bs
 from benefitshare.rules import apply_mechanism
 from benefitshare.rules.mechanism import call_rule
-from benefitshare.scenario import RuleSpec
+from benefitshare.scenario.load import RuleSpec
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MONEY_ATOL_YUAN = 0.01

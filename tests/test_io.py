@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import benefitshare as bs
-from benefitshare import io
+from benefitshare.io import files as io
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -255,7 +255,7 @@ def test_write_run_refuses_bad_extra_file_names_and_writes_nothing(tiny_result, 
 
 
 def test_csv_row_with_an_unterminated_quote_is_reported_where_it_starts(tmp_path):
-    from benefitshare import io as bio
+    from benefitshare.io import files as bio
 
     path = tmp_path / "t.csv"
     path.write_text('a,b\n"1,2\n3,4\n5,6\n', encoding="utf-8")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import benefitshare as bs
-from benefitshare import pipeline
-from benefitshare import uncertainty as unc
+from benefitshare.model import draws as unc
+from benefitshare.model import run as pipeline
 
 pytestmark = pytest.mark.skipif(not pipeline._kernels_available(), reason="numba is not installed")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import benefitshare as bs
-from benefitshare import ledgers
+from benefitshare.model import ledgers
 
 # three projects, 2 years: p0 and p2 hosted by party 1 (shanwei), p1 by party 2 (haifeng)
 HOST_KP = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benefitshare import metrics
+from benefitshare.model import metrics
 
 YEARS = np.arange(2026, 2031)
 

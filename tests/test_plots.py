@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
-from benefitshare import plots  # noqa: E402
+from benefitshare.viz import run as plots  # noqa: E402
 
 
 @pytest.fixture(scope="module")

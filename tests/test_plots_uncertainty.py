@@ -15,9 +15,9 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
-from benefitshare import plots_uncertainty as pu  # noqa: E402
-from benefitshare import sensitivity  # noqa: E402
+from benefitshare.analysis import sensitivity  # noqa: E402
 from benefitshare.cli import main  # noqa: E402
+from benefitshare.viz import uncertainty as pu  # noqa: E402
 
 RULES = ["host_keeps_all", "fixed_50_50", "relocation_92"]
 
@@ -140,7 +140,7 @@ def test_charts_are_pngs_without_missing_glyphs(draws_result, tornado_df):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pngs = pu.uncertainty_charts(draws_result)
-        from benefitshare.plots import to_png
+        from benefitshare.viz.run import to_png
 
         pngs["tornado.png"] = to_png(pu.tornado_chart(tornado_df))
     assert set(pngs) == {"fan.png", "npv_distribution.png", "tornado.png"}

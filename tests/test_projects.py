@@ -13,7 +13,7 @@ import pytest
 from conftest import DATA
 
 import benefitshare as bs
-from benefitshare.projects import PROJECT_COLUMNS, load_projects
+from benefitshare.scenario.projects import PROJECT_COLUMNS, load_projects
 
 TINY_CSV = (DATA / "tiny_projects.csv").read_text("utf-8")
 

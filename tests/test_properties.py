@@ -26,11 +26,12 @@ from reference_model import SCALAR_RULES, Ctx, apply_rule, run_reference
 from test_rules import make_context
 
 import benefitshare as bs
-from benefitshare import economy, pipeline, taxes, tiers
 from benefitshare.glossary import COST_KINDS, TAXES
+from benefitshare.model import economy, taxes, tiers
+from benefitshare.model import run as pipeline
 from benefitshare.rules.mechanism import call_rule
 from benefitshare.rules.trigger import METRICS
-from benefitshare.scenario import scenario_from_dict
+from benefitshare.scenario.load import scenario_from_dict
 
 CONSERVATION_TOL_YUAN = 1e-6
 PARTIES = ("shenzhen", "shanwei", "haifeng")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import benefitshare as bs
-from benefitshare.scenario import _split_path
+from benefitshare.scenario.load import _split_path
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))

@@ -247,7 +247,7 @@ def test_cost_recovery_of_land_acquisition_matches_reference():
 @pytest.mark.parametrize("name", ["tiny", "reference", "rich"])
 def test_each_fiscal_engine_matches_reference(name, engine):
     """``bs.run`` picks a compiled kernel when it can; the plain NumPy path must agree too."""
-    from benefitshare import pipeline
+    from benefitshare.model import run as pipeline
 
     if engine == "numba":
         pytest.importorskip("numba")

@@ -17,7 +17,7 @@ from benefitshare.errors import RuleError
 from benefitshare.glossary import COST_KINDS
 from benefitshare.rules import RuleContext, apply_mechanism, get_rule, validate_params
 from benefitshare.rules.mechanism import call_rule, clause_masks
-from benefitshare.scenario import Clause, RuleSpec
+from benefitshare.scenario.load import Clause, RuleSpec
 
 PARTIES = ("shenzhen", "shanwei", "haifeng")
 

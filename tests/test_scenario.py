@@ -17,7 +17,7 @@ import pytest
 from conftest import DATA, SCENARIOS
 
 import benefitshare as bs
-from benefitshare.scenario import RENAMED_KEYS, json_schema, parse_override, scenario_from_dict
+from benefitshare.scenario.load import RENAMED_KEYS, json_schema, parse_override, scenario_from_dict
 
 TINY_TOML = (DATA / "tiny.toml").read_text("utf-8")
 TINY_CSV = (DATA / "tiny_projects.csv").read_text("utf-8")

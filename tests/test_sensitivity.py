@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import benefitshare as bs
-from benefitshare import sensitivity as S
+from benefitshare.analysis import sensitivity as S
 from benefitshare.cli import main
 
 RULE = "fixed_50_50"

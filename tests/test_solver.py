@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import benefitshare as bs
-from benefitshare.compare import compare_rules
-from benefitshare.solver import solve_rule
+from benefitshare.analysis.compare import compare_rules
+from benefitshare.analysis.solver import solve_rule
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 from test_sweep import sweep_dict, write_scenario, write_sweep_file
 
 import benefitshare as bs
-from benefitshare import store
-from benefitshare.sweep import SweepResumeError, load_sweep_spec, plan_variants
+from benefitshare.batch import store
+from benefitshare.batch.sweep import SweepResumeError, load_sweep_spec, plan_variants
 
 
 @pytest.fixture

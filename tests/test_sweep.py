@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import benefitshare as bs
-from benefitshare import store
-from benefitshare.sweep import (
+from benefitshare.batch import store
+from benefitshare.batch.sweep import (
     SweepError,
     SweepResumeError,
     best_worst,
@@ -663,7 +663,7 @@ def test_charts_draw_the_mean_of_each_cell_and_one_panel_per_input():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benefitshare import plots_sweep
+    from benefitshare.viz import sweep as plots_sweep
 
     frame = _frame()
     fig = plots_sweep.heatmap(frame, "a", "b", "npv_yuan", rule="r1", party="p")
@@ -689,7 +689,7 @@ def test_chart_style_keeps_interactive_mode_switched_on_inside_it():
     # the style context must not switch it off again, or later figures are not shown.
     import matplotlib as mpl
 
-    from benefitshare import plots_sweep
+    from benefitshare.viz import sweep as plots_sweep
 
     was = mpl.is_interactive()
     mpl.interactive(False)
@@ -704,7 +704,7 @@ def test_chart_style_keeps_interactive_mode_switched_on_inside_it():
 def test_a_worker_with_other_source_files_fails_its_variant(tmp_path):
     import dataclasses
 
-    from benefitshare.sweep import code_sha256, run_variant
+    from benefitshare.batch.sweep import code_sha256, run_variant
 
     tasks, _ = plan_variants(load_sweep_spec(sweep_dict(write_scenario(tmp_path), draws=2)))
     assert tasks[0].code_sha256 == code_sha256()

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import benefitshare as bs
-from benefitshare import taxes
 from benefitshare.glossary import M2_PER_MU, TAXES
-from benefitshare.scenario import scenario_from_dict
+from benefitshare.model import taxes
+from benefitshare.scenario.load import scenario_from_dict
 
 YEARS = np.arange(2026, 2031)
 

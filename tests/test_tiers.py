@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benefitshare import tiers
+from benefitshare.model import tiers
 
 
 def test_tier_fractions_by_hand():

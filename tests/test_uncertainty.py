@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import benefitshare as bs
-from benefitshare.uncertainty import (
+from benefitshare.model.draws import (
     SAMPLERS,
     DrawSource,
     Factor,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .bargaining import nash_split, shapley_values
-from .compare import compare_rules
-from .errors import RuleError, ScenarioError
-from .pipeline import run
-from .result import Result
-from .rules import SPLIT_RULES, register_rule
-from .scenario import Scenario, load_scenario
-from .solver import solve_rule
-from .store import load_sweep
-from .sweep import sweep
+from benefitshare.analysis.compare import compare_rules
+from benefitshare.analysis.sensitivity import sobol, tornado
+from benefitshare.analysis.solver import solve_rule
+from benefitshare.batch.store import load_sweep
+from benefitshare.batch.sweep import sweep
+from benefitshare.errors import RuleError, ScenarioError
+from benefitshare.model.coalitions import nash_split, shapley_values
+from benefitshare.model.result import Result
+from benefitshare.model.run import run
+from benefitshare.rules import SPLIT_RULES, register_rule
+from benefitshare.scenario.load import Scenario, load_scenario
 
 try:
     __version__ = version("benefitshare")
@@ -42,4 +43,6 @@ __all__ = [
     "nash_split",
     "sweep",
     "load_sweep",
+    "tornado",
+    "sobol",
 ]

@@ -29,8 +29,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import io as _io
-from .errors import Problem, RuleError, ScenarioError
+from benefitshare.errors import Problem, RuleError, ScenarioError
+from benefitshare.io import files as _io
 
 __all__ = ["main", "build_parser", "VERBS", "verb", "EXIT_OK", "EXIT_ERROR", "EXIT_INVALID"]
 
@@ -99,7 +99,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _parse_overrides(texts: Sequence[str]) -> dict:
-    from .scenario import parse_override
+    from benefitshare.scenario.load import parse_override
 
     overrides, problems = {}, []
     for text in texts:
@@ -178,7 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
     if not args.quiet:
-        from .report import run_text
+        from benefitshare.io.report import run_text
 
         print(
             run_text(
@@ -207,7 +207,7 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 
 @verb("validate", "check scenario files and report every problem", _configure_validate)
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .scenario import load_scenario
+    from benefitshare.scenario.load import load_scenario
 
     status = EXIT_OK
     for name in args.files:
@@ -228,7 +228,7 @@ def _indent(text: str) -> str:
 # ------------------------------------------------------------------------------------ schema
 @verb("schema", "print the JSON Schema of scenario files", lambda p: None)
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .scenario import json_schema
+    from benefitshare.scenario.load import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
@@ -237,7 +237,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ rules
 @verb("rules", "list the registered split rules", lambda p: None)
 def cmd_rules(args: argparse.Namespace) -> int:
-    from .rules import SPLIT_RULES
+    from benefitshare.rules import SPLIT_RULES
 
     width = max(len(n) for n in SPLIT_RULES)
     for name in sorted(SPLIT_RULES):
@@ -252,7 +252,7 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 
 @verb("report", "write report.md and report.html into a run folder", _configure_report)
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from benefitshare.io.report import build_report
 
     for path in build_report(args.run_dir):
         print(f"wrote {_shown(path)}")
@@ -377,8 +377,7 @@ def _sensitivity_text(df, method: str) -> str:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     import benefitshare as bs
-
-    from . import sensitivity
+    from benefitshare.analysis import sensitivity
 
     t0 = time.perf_counter()
     given = {
@@ -436,8 +435,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from . import plots_uncertainty
-        from .plots import to_png
+        from benefitshare.viz import uncertainty as plots_uncertainty
+        from benefitshare.viz.run import to_png
 
         draw = {"tornado": plots_uncertainty.tornado_chart, "sobol": plots_uncertainty.sobol_chart}
         charts[f"{args.method}.png"] = to_png(draw[args.method](df))
@@ -461,7 +460,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ compare
 def _configure_compare(p: argparse.ArgumentParser) -> None:
-    from .compare import CRITERIA
+    from benefitshare.analysis.compare import CRITERIA
 
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
@@ -539,7 +538,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .plots_compare import comparison_charts
+        from benefitshare.viz.compare import comparison_charts
 
         charts = comparison_charts(cmp)
     manifest = _io.run_manifest(
@@ -571,7 +570,7 @@ def _uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
     """Fan chart and NPV distribution of a run with draws (none for a deterministic run)."""
     if no_charts or result.n_draws < 2:
         return {}
-    from .plots_uncertainty import uncertainty_charts
+    from benefitshare.viz.uncertainty import uncertainty_charts
 
     return uncertainty_charts(result)
 
@@ -638,8 +637,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Exit status 0 when every variant finished, 1 when any failed (the rest are kept), 2 for
     invalid input (the sweep file, a variant's overrides, an executor option, or a results folder
     holding a different sweep without --force)."""
-    from .executors import ExecutorError
-    from .sweep import SUMMARY_METRICS, sweep
+    from benefitshare.batch.executors import ExecutorError
+    from benefitshare.batch.sweep import SUMMARY_METRICS, sweep
 
     if args.metric is not None and args.metric not in SUMMARY_METRICS:
         raise ScenarioError(
@@ -678,7 +677,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per entry of :data:`VERBS`."""
-    from . import __version__
+    from benefitshare import __version__
 
     parser = argparse.ArgumentParser(
         prog="benefitshare",

@@ -4,8 +4,17 @@ See :mod:`benefitshare.rules.base` for the interface. Importing this package reg
 built-in rules.
 """
 
-from . import bargaining_rules, fixed_return, progressive, recovery, relocation, simple, trigger  # noqa: F401  (register the built-ins)  # noqa: F401  (register more built-ins)
-from .base import (
+# importing the family modules registers the built-in rules
+from benefitshare.rules import (  # noqa: F401
+    bargaining_rules,
+    fixed_return,
+    progressive,
+    recovery,
+    relocation,
+    simple,
+    trigger,
+)
+from benefitshare.rules.base import (
     CONSERVATION_TOL_YUAN,
     SPLIT_RULES,
     RuleContext,
@@ -16,7 +25,7 @@ from .base import (
     register_rule,
     validate_params,
 )
-from .mechanism import PoolCache, apply_mechanism, clause_masks, tax_subsets
+from benefitshare.rules.mechanism import PoolCache, apply_mechanism, clause_masks, tax_subsets
 
 __all__ = [
     "CONSERVATION_TOL_YUAN",

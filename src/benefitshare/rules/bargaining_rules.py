@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from ..errors import RuleError
-from .base import RuleParams, host_totals, register_rule, split_totals
+from benefitshare.errors import RuleError
+from benefitshare.rules.base import RuleParams, host_totals, register_rule, split_totals
 
 __all__ = ["shapley_split", "nash_bargaining_split", "implementing_shares"]
 
@@ -85,7 +85,7 @@ def implementing_shares(target_kd: np.ndarray, ctx, *, basis: str = "expected") 
     are replaced by the nearest shares on the simplex, so the rule then comes as close as a split
     of the pool can.
     """
-    from ..bargaining import project_to_simplex
+    from benefitshare.model.coalitions import project_to_simplex
 
     df = ctx.discount_factors_ky  # (K, Y)
     outside = np.einsum("dky,ky->dk", ctx.outside_pool_net_dky, df)
@@ -163,7 +163,7 @@ def nash_bargaining_split(pool_yuan, ctx, *, basis="expected", weights=None):
     _need(ctx, "nash_bargaining_split")
     game = ctx.coalition_game()
     w = None if weights is None else [float(weights.get(p, 0.0)) for p in ctx.party_ids]
-    from ..bargaining import nash_split
+    from benefitshare.model.coalitions import nash_split
 
     target = nash_split(game.standalone, game.grand, w)
     return _apply(pool_yuan, ctx, implementing_shares(target, ctx, basis=basis))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import RuleError
+from benefitshare.errors import RuleError
 
 __all__ = [
     "RuleContext",

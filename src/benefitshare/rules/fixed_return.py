@@ -7,8 +7,14 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from ..glossary import COST_KINDS
-from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
+from benefitshare.glossary import COST_KINDS
+from benefitshare.rules.base import (
+    RuleParams,
+    check_shares,
+    host_totals,
+    register_rule,
+    split_totals,
+)
 
 __all__ = ["fixed_return"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import RuleError
-from .base import (
+from benefitshare.errors import RuleError
+from benefitshare.rules.base import (
     CONSERVATION_TOL_YUAN,
     RuleContext,
     get_rule,

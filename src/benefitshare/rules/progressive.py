@@ -7,7 +7,13 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, model_validator
 
-from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
+from benefitshare.rules.base import (
+    RuleParams,
+    check_shares,
+    host_totals,
+    register_rule,
+    split_totals,
+)
 
 __all__ = ["incremental_over_baseline", "tiered"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from .base import RuleParams, check_shares, register_rule
+from benefitshare.rules.base import RuleParams, check_shares, register_rule
 
 __all__ = ["cost_recovery_first"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from .base import RuleParams, host_totals, register_rule
+from benefitshare.rules.base import RuleParams, host_totals, register_rule
 
 __all__ = ["relocation_cap_sunset"]
 

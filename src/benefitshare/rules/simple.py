@@ -7,8 +7,14 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from ..schedules import expand_steps
-from .base import RuleParams, check_shares, host_totals, register_rule, split_totals
+from benefitshare.rules.base import (
+    RuleParams,
+    check_shares,
+    host_totals,
+    register_rule,
+    split_totals,
+)
+from benefitshare.schedules import expand_steps
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Shares = dict[str, Fraction]

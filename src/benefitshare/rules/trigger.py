@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .base import SPLIT_RULES, RuleParams, register_rule, validate_params
+from benefitshare.rules.base import SPLIT_RULES, RuleParams, register_rule, validate_params
 
 __all__ = ["trigger_switch", "switch_index"]
 
@@ -163,7 +163,7 @@ def trigger_switch(
     Review and renegotiation clauses of cooperation agreements (product catalogue, §4); a
     modelling device, no Guangdong clause with a numeric trigger was found.
     """
-    from .mechanism import call_rule
+    from benefitshare.rules.mechanism import call_rule
 
     before, after = SubRule.model_validate(_plain(before)), SubRule.model_validate(_plain(after))
     first = call_rule(before.rule, pool_yuan, ctx, before.params)

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .bargaining import game_from_result, party_discount_factors
-from .compare import DEFAULT_CONTRIBUTION_KINDS
-from .glossary import COST_KINDS
-from .metrics import npv_yuan
+from benefitshare.analysis.compare import DEFAULT_CONTRIBUTION_KINDS
+from benefitshare.glossary import COST_KINDS
+from benefitshare.model.coalitions import game_from_result, party_discount_factors
+from benefitshare.model.metrics import npv_yuan
 
 __all__ = ["SolveResult", "solve_rule", "FAMILIES", "TARGETS"]
 
@@ -180,9 +180,9 @@ class _Problem:
     # -------------------------------------------------------------------- evaluation
     def evaluate(self, points: Sequence[Mapping[str, float]]) -> list[dict]:
         """Metrics of each candidate; all uncached ones are evaluated in one engine run."""
-        from .pipeline import run
-        from .rules import validate_params
-        from .scenario import RuleSpec
+        from benefitshare.model.run import run
+        from benefitshare.rules import validate_params
+        from benefitshare.scenario.load import RuleSpec
 
         keys = [tuple(sorted((k, float(v)) for k, v in pt.items())) for pt in points]
         todo = [i for i, key in enumerate(keys) if key not in self.cache]
@@ -213,8 +213,8 @@ class _Problem:
     def baseline_metrics(self) -> dict:
         if not hasattr(self, "_baseline"):
             # a run of "host keeps all" (partner share 0 of a ratio) gives the rule-free quantities
-            from .pipeline import run
-            from .scenario import RuleSpec
+            from benefitshare.model.run import run
+            from benefitshare.scenario.load import RuleSpec
 
             spec = RuleSpec(name="host_keeps_all", rule="host_keeps_all")
             scn = dataclasses.replace(

@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from . import bargaining, economy, ledgers, taxes, tiers
-from .errors import Problem, ScenarioError
-from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from .rules import PoolCache, RuleContext, apply_mechanism, tax_subsets
-from .schedules import expand_payments, expand_steps
-from .uncertainty import apply_draws
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
+from benefitshare.model import coalitions as bargaining
+from benefitshare.model import economy, ledgers, taxes, tiers
+from benefitshare.model.draws import apply_draws
+from benefitshare.rules import PoolCache, RuleContext, apply_mechanism, tax_subsets
+from benefitshare.schedules import expand_payments, expand_steps
 
 __all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "normalise_seed", "INPUT_NAMES"]
 
@@ -468,7 +469,7 @@ ENGINES = ("auto", "numpy", "numba")
 
 def _kernels_available() -> bool:
     """Whether the compiled engine can run here."""
-    from . import _kernels
+    from benefitshare.model import kernels as _kernels
 
     return _kernels.available()
 
@@ -479,7 +480,7 @@ def _fiscal(scenario, inp, n_draws, engine, subsets):
             [Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)]
         )
     if engine in ("auto", "numba"):
-        from . import _kernels
+        from benefitshare.model import kernels as _kernels
 
         if _kernels.available():
             return _kernels.fiscal_numba(scenario, inp, n_draws, subsets)
@@ -690,8 +691,7 @@ def run(
     -------
     Result
     """
-    from .result import Accumulator
-    from .uncertainty import (
+    from benefitshare.model.draws import (
         SAMPLERS,
         DrawSource,
         correlation_columns,
@@ -699,6 +699,7 @@ def run(
         split_columns,
         uncertain_factors,
     )
+    from benefitshare.model.result import Accumulator
 
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ScenarioError([Problem("<arguments>", "draws", "must be a whole number >= 1", draws)])

@@ -15,8 +15,8 @@ from importlib import resources
 
 import numpy as np
 
-from .glossary import M2_PER_MU, TAXES
-from .schedules import expand_steps
+from benefitshare.glossary import M2_PER_MU, TAXES
+from benefitshare.schedules import expand_steps
 
 __all__ = [
     "TaxParameter",

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from concurrent.futures.process import BrokenProcessPool
 
-from .base import Executor, window
+from benefitshare.batch.executors.base import Executor, window
 
 __all__ = ["PoolExecutor", "ProcessExecutor"]
 

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .plots import YUAN_PER_YI, chart_style, display_text, money_unit, party_labels, rule_labels
+from benefitshare.viz.run import (
+    YUAN_PER_YI,
+    chart_style,
+    display_text,
+    money_unit,
+    party_labels,
+    rule_labels,
+)
 
 __all__ = ["fan_chart", "npv_distribution", "tornado_chart", "sobol_chart", "uncertainty_charts"]
 
@@ -411,7 +418,7 @@ def sobol_chart(df, *, ax=None):
 
 def uncertainty_charts(result) -> dict[str, bytes]:
     """The charts of a run with draws as PNG bytes: ``fan.png`` and ``npv_distribution.png``."""
-    from .plots import to_png
+    from benefitshare.viz.run import to_png
 
     return {
         "fan.png": to_png(fan_chart(result)),

@@ -56,9 +56,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import io as _io
-from . import store
-from .errors import Problem, ScenarioError
+from benefitshare.batch import store
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.io import files as _io
 
 __all__ = [
     "SweepSpec",
@@ -561,7 +561,7 @@ def design_points(
 # ------------------------------------------------------------------------------------- overrides
 def _get_path(raw: Any, path: str) -> Any:
     """The value at an override path in a raw scenario dict; KeyError naming what is missing."""
-    from .scenario import _split_path
+    from benefitshare.scenario.load import _split_path
 
     node = raw
     for part in _split_path(path):
@@ -711,7 +711,7 @@ def plan_variants(
         Listing every invalid variant (grouped when many variants share a problem), the sweep
         file, the variables' values and the scenario field.
     """
-    from .scenario import load_scenario
+    from benefitshare.scenario.load import load_scenario
 
     spec = loaded.spec
     sw = spec.sweep
@@ -901,7 +901,7 @@ class VariantOutcome:
 
 @functools.lru_cache(maxsize=8)
 def _base_scenario(path: str, input_sha256: tuple[str, ...]):
-    from .scenario import load_scenario
+    from benefitshare.scenario.load import load_scenario
 
     scn = load_scenario(path)
     found = tuple(sorted(scn.input_files.values()))
@@ -921,7 +921,7 @@ def run_variant(task: VariantTask) -> VariantOutcome:
     invalid operations) raise inside the run, as they do in the test suite, so a variant never
     produces NaN silently and behaves the same in every process.
     """
-    from .pipeline import run
+    from benefitshare.model.run import run
 
     started = time.time()
     t0 = time.perf_counter()
@@ -970,7 +970,7 @@ def variant_tables(result, detail: Sequence[str] = ()) -> dict[str, pd.DataFrame
     The summary is :meth:`Result.summary` with ``standalone_npv_yuan`` (NPV of the party's mean
     revenue without the agreement, product.md §3.3) and ``gain_yuan`` (``npv_yuan`` less it).
     """
-    from .metrics import npv_yuan
+    from benefitshare.model.metrics import npv_yuan
 
     summary = result.summary()
     standalone_k = npv_yuan(result.means["standalone_dky"], result.discount_factors_ky())
@@ -1054,7 +1054,7 @@ class SweepResult:
 
     def plot_heatmap(self, x: str, y: str, metric: str | None = None, **kwargs):
         """Heatmap of a metric over two inputs (see :func:`benefitshare.plots_sweep.heatmap`)."""
-        from . import plots_sweep
+        from benefitshare.viz import sweep as plots_sweep
 
         kwargs.setdefault("rule", self.report.rule)
         kwargs.setdefault("party", self.report.party)
@@ -1063,7 +1063,7 @@ class SweepResult:
 
     def plot_levers(self, metric: str | None = None, **kwargs):
         """A metric against each input (see :func:`benefitshare.plots_sweep.metric_by_input`)."""
-        from . import plots_sweep
+        from benefitshare.viz import sweep as plots_sweep
 
         kwargs.setdefault("party", self.report.party)
         kwargs.setdefault("variables", list(self.variables))
@@ -1125,7 +1125,7 @@ def sweep(
     SweepResumeError
         ``out`` holds another sweep's results and ``resume`` is not ``"force"``.
     """
-    from . import executors as _executors
+    from benefitshare.batch import executors as _executors
 
     if resume not in (True, False, "force"):
         raise SweepError(Problem("<arguments>", "resume", "must be True, False or 'force'", resume))

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem, ScenarioError
+from benefitshare.errors import Problem, ScenarioError
 
 __all__ = [
     "read_text",
@@ -378,7 +378,7 @@ def base_manifest(scenario, *, command: str | None = None, overrides=None) -> di
 
     import numpy as np
 
-    from . import __version__
+    from benefitshare import __version__
 
     def ver(dist: str) -> str | None:
         try:
@@ -495,7 +495,7 @@ def write_run(
             atomic_write_csv(tmp / name, getattr(result, method)())
         chart_info = {}
         if charts:
-            from . import plots
+            from benefitshare.viz import run as plots
 
             flow_rule = flow_rule or plots.default_flow_rule(result)
             for name, png in plots.run_charts(result, flow_rule=flow_rule).items():

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .glossary import COST_KINDS
-from .metrics import party_discount_factors
+from benefitshare.glossary import COST_KINDS
+from benefitshare.model.metrics import party_discount_factors
 
 __all__ = [
     "CoalitionGame",
@@ -402,7 +402,7 @@ def game_from_flows(
 
 
 def _host_keeps_all_spec():
-    from .scenario import RuleSpec
+    from benefitshare.scenario.load import RuleSpec
 
     return RuleSpec(name="host_keeps_all", rule="host_keeps_all")
 
@@ -452,7 +452,7 @@ def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None
     This decomposition is a modelling assumption: no regulation defines coalition values for
     co-built parks.
     """
-    from . import pipeline
+    from benefitshare.model import run as pipeline
 
     spec = scenario.spec
     proj = scenario.projects

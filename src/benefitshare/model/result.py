@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from .metrics import npv_yuan, party_discount_factors, payback_year
+from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
+from benefitshare.model.metrics import npv_yuan, party_discount_factors, payback_year
 
 __all__ = ["Result"]
 
@@ -505,18 +505,18 @@ class Result:
     # ---------------------------------------------------------------- charts (lazy imports)
     def plot_annual(self, **kwargs):
         """Annual pool share by party for each rule (a matplotlib Figure)."""
-        from . import plots
+        from benefitshare.viz import run as plots
 
         return plots.annual_allocation(self, **kwargs)
 
     def plot_cumulative_share(self, **kwargs):
         """Partner's cumulative share of the pool over time, one line per rule."""
-        from . import plots
+        from benefitshare.viz import run as plots
 
         return plots.cumulative_share(self, **kwargs)
 
     def plot_flows(self, **kwargs):
         """Horizon totals from tax types through tiers to parties."""
-        from . import plots
+        from benefitshare.viz import run as plots
 
         return plots.flow_diagram(self, **kwargs)

@@ -24,12 +24,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .errors import Problem, ScenarioError
-from .metrics import discount_factors, npv_yuan
-from .pipeline import central_inputs, evaluate, normalise_seed, select_rules
-from .uncertainty import Factor, apply_draws, uncertain_factors
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.model.draws import Factor, apply_draws, uncertain_factors
+from benefitshare.model.metrics import discount_factors, npv_yuan
+from benefitshare.model.run import central_inputs, evaluate, normalise_seed, select_rules
 
 __all__ = [
     "METRICS",
@@ -436,6 +435,8 @@ def sensitivity_model(
                 y[sl] = run(apply_draws(base, factors, values, scenario))
                 bar.update(sl.stop - sl.start)
         return y[None, :]
+
+    from scipy import stats  # imported when used, to keep `import benefitshare` light
 
     dists = []
     for f, width in zip(factors, widths, strict=True):
@@ -879,6 +880,8 @@ def sobol_from_function(
     names = [f"x{i}" for i in range(d)] if names is None else list(names)
     if len(names) != d or d == 0:
         raise ScenarioError(Problem(_ARG, "names", f"give one name per input ({d})", names))
+    from scipy import stats  # imported when used, to keep `import benefitshare` light
+
     outputs: list[np.ndarray] = []
 
     def recorded(x):

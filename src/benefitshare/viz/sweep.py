@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .plots import chart_style
-from .sweep import _input_columns, _levels, _pick
+from benefitshare.batch.sweep import _input_columns, _levels, _pick
+from benefitshare.viz.run import chart_style
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
 

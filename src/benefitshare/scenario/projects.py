@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from . import io as _io
-from .errors import Problem, ScenarioError
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.io import files as _io
 
 __all__ = ["ProjectRow", "ProjectTable", "load_projects", "PROJECT_COLUMNS"]
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .bargaining import CoalitionGame, game_from_result, party_discount_factors
-from .glossary import COST_KINDS
-from .metrics import npv_yuan
+from benefitshare.glossary import COST_KINDS
+from benefitshare.model.coalitions import CoalitionGame, game_from_result, party_discount_factors
+from benefitshare.model.metrics import npv_yuan
 
 __all__ = [
     "Comparison",
@@ -153,13 +153,13 @@ class Comparison:
 
     def plot_gains(self, **kwargs):
         """Partner's gain against the host side's gain, one point per rule (matplotlib Figure)."""
-        from . import plots_compare
+        from benefitshare.viz import compare as plots_compare
 
         return plots_compare.gains_scatter(self, **kwargs)
 
     def plot_transfers(self, **kwargs):
         """Cumulative net transfer between the cities over time, by rule (matplotlib Figure)."""
-        from . import plots_compare
+        from benefitshare.viz import compare as plots_compare
 
         return plots_compare.cumulative_transfers(self, **kwargs)
 
@@ -185,8 +185,8 @@ def _hosted_pool(result) -> tuple[np.ndarray, np.ndarray]:
             return result.means["pool_share_rdky"][i, partner], result.pool_share_rdky[
                 i, :, partner
             ]
-    from . import pipeline
-    from .bargaining import _host_keeps_all_spec
+    from benefitshare.model import run as pipeline
+    from benefitshare.model.coalitions import _host_keeps_all_spec
 
     out = pipeline.evaluate(
         result.scenario, pipeline.central_inputs(result.scenario), [_host_keeps_all_spec()]

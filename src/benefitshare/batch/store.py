@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import io as _io
+from benefitshare.io import files as _io
 
 __all__ = [
     "MANIFEST",
@@ -74,7 +74,7 @@ def new_manifest(
     """The manifest of a sweep about to run: every variant pending."""
     import numpy as np
 
-    from . import __version__
+    from benefitshare import __version__
 
     spec = loaded.spec
     return {
@@ -181,8 +181,8 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         ``out`` holds a different sweep (or one run on changed scenario files) and ``resume`` is
         not ``"force"``, or ``out`` is a folder with other content.
     """
-    from .errors import Problem
-    from .sweep import SweepResumeError
+    from benefitshare.batch.sweep import SweepResumeError
+    from benefitshare.errors import Problem
 
     out = Path(out)
     mf = out / MANIFEST

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from .base import Executor, ExecutorError, window
+from benefitshare.batch.executors.base import Executor, ExecutorError, window
 
 __all__ = ["DaskExecutor", "WORKER_ENVIRON"]
 

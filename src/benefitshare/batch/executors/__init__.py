@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import difflib
 
-from .base import Executor, ExecutorError
-from .dask import DaskExecutor
-from .processes import PoolExecutor, ProcessExecutor
-from .serial import SerialExecutor
+from benefitshare.batch.executors.base import Executor, ExecutorError
+from benefitshare.batch.executors.dask import DaskExecutor
+from benefitshare.batch.executors.processes import PoolExecutor, ProcessExecutor
+from benefitshare.batch.executors.serial import SerialExecutor
 
 __all__ = [
     "EXECUTORS",

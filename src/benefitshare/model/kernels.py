@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import taxes
-from .glossary import LOCAL_TIERS, M2_PER_MU, TAXES
+from benefitshare.glossary import LOCAL_TIERS, M2_PER_MU, TAXES
+from benefitshare.model import taxes
 
 __all__ = ["available", "fiscal_numba"]
 
@@ -262,8 +262,8 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
 
     Only the pools of the tax ``subsets`` the rules need are formed (all pool taxes by default).
     """
-    from .pipeline import Fiscal, _host_kp, _in_pool, _tier_schedules
-    from .rules import PoolCache
+    from benefitshare.model.run import Fiscal, _host_kp, _in_pool, _tier_schedules
+    from benefitshare.rules import PoolCache
 
     spec = scenario.spec
     proj = scenario.projects
@@ -285,7 +285,7 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
         return np.ascontiguousarray(np.broadcast_to(a.reshape(a.shape[0]), (D,)))
 
     rs = lambda name: np.ascontiguousarray(taxes.regime_schedule(name, years), dtype=np.float64)  # noqa: E731
-    from .economy import growth_index
+    from benefitshare.model.economy import growth_index
 
     gidx = np.ascontiguousarray(
         np.broadcast_to(growth_index(inp["sales_growth_rate"], years).reshape(-1, Y), (D, Y))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io as _io
+from benefitshare.io import files as _io
 
 __all__ = [
     "YUAN_PER_YI",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compare import net_transfer_rdy
-from .plots import (
+from benefitshare.analysis.compare import net_transfer_rdy
+from benefitshare.viz.run import (
     YUAN_PER_YI,
     chart_style,
     cjk_font,

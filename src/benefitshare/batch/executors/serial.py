@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Executor
+from benefitshare.batch.executors.base import Executor
 
 __all__ = ["SerialExecutor"]
 
@@ -14,7 +14,7 @@ class SerialExecutor(Executor):
 
     def __init__(self, workers: int | None = None):
         if workers not in (None, 1):
-            from .base import ExecutorError
+            from benefitshare.batch.executors.base import ExecutorError
 
             raise ExecutorError(f"the serial executor has one worker, not {workers}")
         super().__init__(1)

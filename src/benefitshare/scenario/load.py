@@ -31,12 +31,12 @@ from pydantic import (
     model_validator,
 )
 
-from . import io as _io
-from .errors import Problem, ScenarioError
-from .glossary import TAXES
-from .projects import ProjectTable, load_projects
-from .taxes import load_tax_regime
-from .uncertainty import UncertaintySpec
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.glossary import TAXES
+from benefitshare.io import files as _io
+from benefitshare.model.draws import UncertaintySpec
+from benefitshare.model.taxes import load_tax_regime
+from benefitshare.scenario.projects import ProjectTable, load_projects
 
 __all__ = [
     "ScenarioSpec",
@@ -332,7 +332,7 @@ class Scenario:
 
     @property
     def years(self):
-        from .schedules import model_years
+        from benefitshare.schedules import model_years
 
         return model_years(self.spec.model.start_year, self.spec.model.end_year)
 
@@ -755,7 +755,7 @@ def _unknown(kind: str, value: str, valid: list[str]) -> str:
 def _cross_checks(
     spec: ScenarioSpec, projects: ProjectTable, origins: _Origins, proj_file: str
 ) -> list[Problem]:
-    from .rules import SPLIT_RULES, validate_params
+    from benefitshare.rules import SPLIT_RULES, validate_params
 
     problems: list[Problem] = []
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .glossary import LOCAL_TIERS, TAX_LABELS, TAXES, TIERS
+from benefitshare.glossary import LOCAL_TIERS, TAX_LABELS, TAXES, TIERS
 
 __all__ = [
     "annual_allocation",

@@ -1,0 +1,1 @@
+"""Analysis of results: outcomes, rule comparison, solver, sensitivity."""

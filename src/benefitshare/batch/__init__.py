@@ -1,0 +1,1 @@
+"""Batch runs: sweep files, planning, running on executors, and the Parquet store."""

@@ -1,0 +1,1 @@
+"""Scenario files: schema, project table, loading with inheritance and overrides, checks."""
