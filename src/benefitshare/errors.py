@@ -7,9 +7,11 @@ All problems found in one load are collected into a single :class:`ScenarioError
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "RuleError"]
+__all__ = ["Problem", "ScenarioError", "RuleError", "did_you_mean", "unknown_name"]
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -70,3 +72,34 @@ class ScenarioError(ValueError):
 
 class RuleError(ValueError):
     """A split rule is unknown, badly parameterised, or broke conservation of money."""
+
+
+def did_you_mean(name: object, valid: Iterable[object]) -> str | None:
+    """The valid name closest to a mistyped ``name``, or ``None`` when none is close.
+
+    The one spelling suggester of the package: scenario fields, rule names, parties, project
+    columns, sweep metrics and executors all use it.
+
+    Examples
+    --------
+    >>> did_you_mean("shenzen", ["shenzhen", "shanwei"])
+    'shenzhen'
+    """
+    names = [str(v) for v in valid if v is not None and str(v)]
+    hits = difflib.get_close_matches(str(name), names, n=1)
+    return hits[0] if hits else None
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[object]) -> str:
+    """The message for a name that is not one of ``valid``: a suggestion, else the valid names.
+
+    Examples
+    --------
+    >>> unknown_name("rule", "fixed_5050", ["fixed_50_50", "host_keeps_all"])
+    "unknown rule; did you mean 'fixed_50_50'?"
+    """
+    valid = [str(v) for v in valid]
+    hint = did_you_mean(name, valid)
+    if hint is not None:
+        return f"unknown {kind}; did you mean {hint!r}?"
+    return f"unknown {kind}; valid: {', '.join(valid) if valid else '(none)'}"

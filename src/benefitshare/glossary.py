@@ -7,7 +7,7 @@ fractions (``_rate``, 0.13 not 13), years are calendar integers, durations ``_ye
 
 from __future__ import annotations
 
-__all__ = ["TAXES", "TAX_LABELS", "TIERS", "LOCAL_TIERS", "COST_KINDS", "M2_PER_MU"]
+__all__ = ["TAXES", "TAX_LABELS", "TIERS", "LOCAL_TIERS", "COST_KINDS", "M2_PER_MU", "YUAN_PER_YI"]
 
 #: Tax and revenue types, in display order. ``land_transfer`` is government-fund revenue, not tax.
 TAXES: tuple[str, ...] = (
@@ -50,3 +50,6 @@ COST_KINDS: tuple[str, ...] = (
 )
 
 M2_PER_MU: float = 10000.0 / 15.0
+
+#: Yuan in one 亿元 (hundred million yuan), the unit of display. The model computes in yuan.
+YUAN_PER_YI: float = 1e8

@@ -1,13 +1,23 @@
-"""Stage 7b, metrics: NPV, cumulative amounts, payback year.
+"""Metrics: net benefit, NPV, gain over standalone, discount factors, payback year, quantiles.
 
-Pure functions over arrays whose last axis is the year.
+The one definition of each outcome; every other module (the result, the comparison, the solver,
+sensitivity, sweeps, bargaining) calls these. Pure functions over arrays whose last axis is the
+year (see ``docs/model.md``, "Outcomes").
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["discount_factors", "party_discount_factors", "npv_yuan", "payback_year"]
+__all__ = [
+    "discount_factors",
+    "party_discount_factors",
+    "net_benefit_yuan",
+    "npv_yuan",
+    "gain_yuan",
+    "payback_year",
+    "percentiles",
+]
 
 
 def discount_factors(rate, years, base_year=None):
@@ -38,6 +48,33 @@ def party_discount_factors(spec, years) -> np.ndarray:
         for p in spec.parties.values()
     ]
     return discount_factors(np.array(rates), years)
+
+
+def net_benefit_yuan(revenue_yuan, costs_yuan):
+    """A party's net benefit [yuan/year]: revenue received less costs borne.
+
+    Parameters
+    ----------
+    revenue_yuan : ndarray, shape (..., Y)
+        Pool share plus local revenue outside the pool plus platform dividends [yuan/year].
+    costs_yuan : ndarray, shape broadcastable to ``revenue_yuan``
+        Costs borne, all kinds summed [yuan/year].
+    """
+    return np.asarray(revenue_yuan) - np.asarray(costs_yuan)
+
+
+def gain_yuan(npv_yuan_, standalone_npv_yuan):
+    """Gain over not cooperating [yuan]: the NPV under a rule less the standalone NPV."""
+    return np.asarray(npv_yuan_) - np.asarray(standalone_npv_yuan)
+
+
+def percentiles(values, pct, axis=0):
+    """Percentiles ``pct`` [0-100] of ``values`` along ``axis``, by linear interpolation.
+
+    The one percentile convention of every table and chart: P5/P50/P95 columns, fan charts,
+    gain intervals and sweep summaries.
+    """
+    return np.percentile(np.asarray(values, dtype=float), pct, axis=axis)
 
 
 def npv_yuan(flows_yuan, factors):
