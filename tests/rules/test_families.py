@@ -22,7 +22,7 @@ from benefitshare.rules.bargaining_rules import implementing_shares
 from benefitshare.rules.mechanism import call_rule
 from benefitshare.rules.trigger import switch_index
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARTIES = ("shenzhen", "shanwei")
 
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from reference_model import SCALAR_RULES, Ctx, apply_rule, run_reference
-from test_rules import make_context
+from rule_helpers import make_context
 
 import benefitshare as bs
 from benefitshare.glossary import COST_KINDS, TAXES

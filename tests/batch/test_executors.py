@@ -9,7 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pandas as pd
 import pytest
-from test_sweep import sweep_dict, write_scenario
+from sweep_helpers import sweep_dict, write_scenario
 
 import benefitshare as bs
 from benefitshare.batch.executors import (

@@ -13,7 +13,7 @@ from benefitshare.analysis.compare import CRITERIA, compare_rules, net_transfer_
 from benefitshare.glossary import COST_KINDS
 from benefitshare.scenario.load import scenario_from_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 MONEY = 0.01  # yuan
 

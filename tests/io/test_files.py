@@ -15,8 +15,8 @@ import pytest
 import benefitshare as bs
 from benefitshare.io import files as io
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _hidden(folder: Path) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 import benefitshare as bs
 from benefitshare.scenario.load import _split_path
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 
 #: Top-level tables whose numbers need no provenance (the header describes the file itself).

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_rules import make_context, pool_of
+from rule_helpers import make_context, pool_of
 
 import benefitshare as bs
 from benefitshare.rules import apply_mechanism
 from benefitshare.rules.mechanism import call_rule
 from benefitshare.scenario.load import RuleSpec
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 MONEY_ATOL_YUAN = 0.01
 
 # The common case: two projects, p0 hosted by Shanwei, p1 by Haifeng, 2026-2030.

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_sweep import sweep_dict, write_scenario, write_sweep_file
+from sweep_helpers import sweep_dict, write_scenario, write_sweep_file
 
 import benefitshare as bs
 from benefitshare.batch import store

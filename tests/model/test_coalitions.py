@@ -22,7 +22,7 @@ from benefitshare.model.coalitions import (
 )
 from benefitshare.scenario.load import scenario_from_dict
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 MONEY = 0.01  # yuan
 
 # money amounts to the fen: no tiny magnitudes that underflow under np.seterr(all="raise")
