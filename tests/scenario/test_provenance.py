@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import benefitshare as bs
-from benefitshare.scenario.load import _split_path
+from benefitshare.scenario.load import split_path
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
@@ -96,7 +96,7 @@ def provenance_problems(raw: dict, project_columns: list[str]) -> list[str]:
                 f"provenance {key!r} = {text!r}: must read 'source: ...' or 'assumption: ...'"
             )
         try:
-            keys.append((key, _split_path(key)))
+            keys.append((key, split_path(key)))
         except ValueError as exc:
             problems.append(f"provenance {key!r}: {exc}")
 

@@ -186,10 +186,10 @@ def _hosted_pool(result) -> tuple[np.ndarray, np.ndarray]:
                 i, :, partner
             ]
     from benefitshare.model import run as pipeline
-    from benefitshare.model.coalitions import _host_keeps_all_spec
+    from benefitshare.model.coalitions import host_keeps_all_spec
 
     out = pipeline.evaluate(
-        result.scenario, pipeline.central_inputs(result.scenario), [_host_keeps_all_spec()]
+        result.scenario, pipeline.central_inputs(result.scenario), [host_keeps_all_spec()]
     )
     path = out.pool_share_rdky[0, 0, partner]
     return path, np.broadcast_to(path, (D, Y))

@@ -561,10 +561,10 @@ def design_points(
 # ------------------------------------------------------------------------------------- overrides
 def _get_path(raw: Any, path: str) -> Any:
     """The value at an override path in a raw scenario dict; KeyError naming what is missing."""
-    from benefitshare.scenario.load import _split_path
+    from benefitshare.scenario.load import split_path
 
     node = raw
-    for part in _split_path(path):
+    for part in split_path(path):
         if isinstance(node, list):
             if isinstance(part, str):
                 names = [x.get("name") for x in node if isinstance(x, dict)]

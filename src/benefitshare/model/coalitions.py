@@ -401,7 +401,7 @@ def game_from_flows(
     return _game_from_parts(players, partner, parts, "from the run's flows (one host)")
 
 
-def _host_keeps_all_spec():
+def host_keeps_all_spec():
     from benefitshare.scenario.load import RuleSpec
 
     return RuleSpec(name="host_keeps_all", rule="host_keeps_all")
@@ -476,7 +476,7 @@ def coalition_values(scenario, *, inputs: Mapping[str, np.ndarray] | None = None
     tiled["landing"] = (landing[:, None] * masks[None, :, :, None]).reshape(
         D * (G + 1), len(proj), 1
     )
-    out = pipeline.evaluate(scenario, tiled, [_host_keeps_all_spec()])
+    out = pipeline.evaluate(scenario, tiled, [host_keeps_all_spec()])
     df = party_discount_factors(spec, scenario.years)
 
     def npv(x_dky):  # (D*(G+1), K, Y) -> (D, G+1, K)

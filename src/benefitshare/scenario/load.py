@@ -430,7 +430,7 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: _Origins, files
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
 
 
-def _split_path(path: str) -> list[str | int]:
+def split_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for m in _PATH_TOKEN.finditer(path):
@@ -487,7 +487,7 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
     problems: list[Problem] = []
     for path, value in overrides.items():
         try:
-            parts = _split_path(path)
+            parts = split_path(path)
         except ValueError as exc:
             problems.append(Problem("<overrides>", path, str(exc), value))
             continue
@@ -1039,7 +1039,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if overrides:
         raw = apply_overrides(raw, overrides)
         for key in overrides:
-            origins.map[_resolved_path(raw, _split_path(key))] = "<overrides>"
+            origins.map[_resolved_path(raw, split_path(key))] = "<overrides>"
     return _build(raw, path.stem, path, files, origins)
 
 
