@@ -11,8 +11,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from benefitshare.analysis.compare import compare_rules
-from benefitshare.analysis.sensitivity import sobol, tornado
+from benefitshare.analysis.sobol import sobol
 from benefitshare.analysis.solver import solve_rule
+from benefitshare.analysis.tornado import tornado
 from benefitshare.batch.store import load_sweep
 from benefitshare.batch.sweep import sweep
 from benefitshare.errors import RuleError, ScenarioError

@@ -377,7 +377,8 @@ def _sensitivity_text(df, method: str) -> str:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     import benefitshare as bs
-    from benefitshare.analysis import sensitivity
+    from benefitshare.analysis.sobol import sobol
+    from benefitshare.analysis.tornado import tornado
 
     t0 = time.perf_counter()
     given = {
@@ -410,7 +411,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     name = args.name or f"{scenario.name}_sensitivity_{args.method}"
     dest = _io.safe_output_dir(Path(args.out), name)
     if args.method == "tornado":
-        df = sensitivity.tornado(
+        df = tornado(
             scenario,
             args.outcome,
             rule=args.rule,
@@ -419,7 +420,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             high_q=0.9 if args.high_q is None else args.high_q,
         )
     else:
-        df = sensitivity.sobol(
+        df = sobol(
             scenario,
             args.outcome,
             rule=args.rule,

@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
-from benefitshare.analysis import sensitivity  # noqa: E402
+from benefitshare.analysis.sobol import sobol  # noqa: E402
+from benefitshare.analysis.tornado import tornado  # noqa: E402
 from benefitshare.cli import main  # noqa: E402
 from benefitshare.viz import uncertainty as pu  # noqa: E402
 
@@ -96,7 +97,7 @@ def test_npv_box_plots_and_bad_kind(draws_result):
 
 @pytest.fixture(scope="module")
 def tornado_df(reference):
-    return sensitivity.tornado(reference, "npv:shanwei:fixed_50_50")
+    return tornado(reference, "npv:shanwei:fixed_50_50")
 
 
 def test_tornado_bars_start_at_the_central_value(tornado_df):
@@ -121,7 +122,7 @@ def test_tornado_bars_start_at_the_central_value(tornado_df):
 
 
 def test_sobol_chart_bars_and_interval_whiskers(reference):
-    df = sensitivity.sobol(reference, "npv:shanwei:fixed_50_50", n=32, seed=1, n_resamples=49)
+    df = sobol(reference, "npv:shanwei:fixed_50_50", n=32, seed=1, n_resamples=49)
     fig = pu.sobol_chart(df)
     ax = fig.axes[0]
     n = len(df)
