@@ -1,10 +1,13 @@
 """Comparing split rules: gains over standalone, win-win test, bargaining benchmarks, fairness.
 
-:func:`compare_rules` turns a :class:`~benefitshare.result.Result` into one row per rule: what
-each party gains over its standalone (no-agreement) value, whether every party gains, how far
-the rule is from the Shapley and Nash splits, how benefits compare with contributions, and when
-and how smoothly the money moves between the cities. All rules were evaluated on the same draws,
-so the rows are directly comparable.
+Part of the analysis layer, above the model: :func:`compare_rules` turns a
+:class:`~benefitshare.model.result.Result` into one row per rule: what each party gains over its
+standalone (no-agreement) value, whether every party gains, how far the rule is from the Shapley
+and Nash splits, how benefits compare with contributions, and when and how smoothly the money
+moves between the cities (``docs/model.md``, sections 3.7 and 3.9). All rules were evaluated on
+the same draws, so the rows are directly comparable. Expected NPVs and gains come from
+:mod:`benefitshare.analysis.outcomes`; the charts of a :class:`Comparison` are drawn by
+:mod:`benefitshare.viz.compare`, imported only when a plot method is called.
 """
 
 from __future__ import annotations
@@ -15,15 +18,23 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from benefitshare.glossary import COST_KINDS
-from benefitshare.model.coalitions import CoalitionGame, game_from_result, party_discount_factors
-from benefitshare.model.metrics import npv_yuan
+from benefitshare.analysis.outcomes import (
+    expected_npv_rk,
+    expected_standalone_npv_k,
+    revenue_yuan,
+)
+from benefitshare.glossary import COST_KINDS, YUAN_PER_YI
+from benefitshare.model.run import game_from_result
+from benefitshare.rules.games import CoalitionGame
+from benefitshare.model.metrics import gain_yuan, npv_yuan, party_discount_factors, percentiles
 
 __all__ = [
     "Comparison",
     "compare_rules",
     "CRITERIA",
     "DEFAULT_CONTRIBUTION_KINDS",
+    "check_contribution_kinds",
+    "contribution_npv_k",
     "net_transfer_rdy",
 ]
 
@@ -34,7 +45,7 @@ DEFAULT_CONTRIBUTION_KINDS: tuple[str, ...] = (
     "platform_capital",
 )
 
-#: Ranking criteria: name -> (column or derived key, ascending, description).
+#: Ranking criteria: name -> (direction, description).
 CRITERIA: dict[str, tuple[str, str]] = {
     "to_shapley": (
         "ascending",
@@ -85,8 +96,14 @@ class Comparison:
         """Expected cooperative surplus: v(N) minus the sum of standalone values [yuan]."""
         return float(self.game.surplus.mean())
 
-    def display(self, unit: float = 1e8) -> pd.DataFrame:
-        """The table for reading: money in 亿元 (1e8 yuan) and rounded, indexed by rule."""
+    def display(self, unit: float = YUAN_PER_YI) -> pd.DataFrame:
+        """The table for reading: money in 亿元 and rounded, indexed by rule.
+
+        Parameters
+        ----------
+        unit : float
+            Yuan per unit shown [yuan]; 亿元 (:data:`~benefitshare.glossary.YUAN_PER_YI`).
+        """
         t = self.table.set_index("rule").drop(columns=["label"])
         out = pd.DataFrame(index=t.index)
         for col in t.columns:
@@ -122,7 +139,10 @@ class Comparison:
         )
         ref = self.reference.set_index("party")
         ref_t = pd.DataFrame(
-            {c.removesuffix("_yuan") + " (亿元)": (ref[c] / 1e8).round(2) for c in ref.columns}
+            {
+                c.removesuffix("_yuan") + " (亿元)": (ref[c] / YUAN_PER_YI).round(2)
+                for c in ref.columns
+            }
         )
         draws = self.result.n_draws
         what = "deterministic run" if draws == 1 else f"{draws} draws (expected values)"
@@ -135,7 +155,7 @@ class Comparison:
             head,
             "Reference points (no agreement, Shapley, Nash, contributions):",
             ref_t.to_string(),
-            f"Expected surplus of the cooperation: {self.surplus_yuan / 1e8:.2f} 亿元",
+            f"Expected surplus of the cooperation: {self.surplus_yuan / YUAN_PER_YI:.2f} 亿元",
             "",
             "Gains over standalone and the win-win test"
             + (f" (P(loss) threshold {self.loss_threshold:g})" if draws > 1 else "")
@@ -170,6 +190,25 @@ class Comparison:
         return f"Comparison(by={self.by!r})\n{self.display().to_string()}"
 
 
+def check_contribution_kinds(kinds: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the cost kinds in ``kinds`` that are not :data:`COST_KINDS`."""
+    bad = [k for k in kinds if k not in COST_KINDS]
+    if bad:
+        raise ValueError(f"unknown cost kind(s) {bad}; valid: {', '.join(COST_KINDS)}")
+
+
+def contribution_npv_k(result, kinds: Sequence[str] = DEFAULT_CONTRIBUTION_KINDS) -> np.ndarray:
+    """Expected NPV of each party's contributions [yuan], shape (K,).
+
+    The costs of the kinds ``kinds`` (capital, land and infrastructure by default) that each
+    party bears, mean over all draws, at its discount rate.
+    """
+    m = result.means
+    factors_ky = party_discount_factors(result.scenario.spec, result.years)
+    total = sum(npv_yuan(m["costs_cdky"][COST_KINDS.index(c)], factors_ky) for c in kinds)
+    return np.asarray(total, dtype=float) * np.ones(len(result.party_ids))
+
+
 def _hosted_pool(result) -> tuple[np.ndarray, np.ndarray]:
     """Pool of the partner's own projects: mean (Y,) and per kept path (D, Y) [yuan/year]."""
     spec = result.scenario.spec
@@ -187,9 +226,10 @@ def _hosted_pool(result) -> tuple[np.ndarray, np.ndarray]:
             ]
     from benefitshare.model import run as pipeline
     from benefitshare.model.coalitions import host_keeps_all_spec
+    from benefitshare.model.inputs import central_inputs, model_setup
 
     out = pipeline.evaluate(
-        result.scenario, pipeline.central_inputs(result.scenario), [host_keeps_all_spec()]
+        model_setup(result.scenario), central_inputs(result.scenario), [host_keeps_all_spec()]
     )
     path = out.pool_share_rdky[0, 0, partner]
     return path, np.broadcast_to(path, (D, Y))
@@ -301,9 +341,7 @@ def compare_rules(
         raise ValueError(f"unknown ranking criterion {by!r}; valid: {', '.join(CRITERIA)}")
     if not 0.0 <= loss_threshold <= 1.0:
         raise ValueError(f"loss_threshold must be between 0 and 1, got {loss_threshold}")
-    bad = [k for k in contribution_kinds if k not in COST_KINDS]
-    if bad:
-        raise ValueError(f"unknown cost kind(s) {bad}; valid: {', '.join(COST_KINDS)}")
+    check_contribution_kinds(contribution_kinds)
     scenario = result.scenario
     spec = scenario.spec
     parties = list(result.party_ids)
@@ -316,10 +354,9 @@ def compare_rules(
     draws = result.n_draws
     notes: list[str] = []
 
-    outside_ky = m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0)
-    npv_rk = npv_yuan(m["pool_share_rdky"] + outside_ky[None], df_ky[None])
-    standalone_k = npv_yuan(m["standalone_dky"], df_ky)
-    gain_rk = npv_rk - standalone_k[None]
+    npv_rk = expected_npv_rk(result)
+    standalone_k = expected_standalone_npv_k(result)
+    gain_rk = gain_yuan(npv_rk, standalone_k[None])
 
     game = game_from_result(result)
     if game.note.startswith("engine at central"):
@@ -332,17 +369,14 @@ def compare_rules(
     surplus = float(game.surplus[0])
     if surplus < 0:
         notes.append(
-            f"The cooperation's expected surplus is negative ({surplus / 1e8:.2f} 亿元): "
+            f"The cooperation's expected surplus is negative ({surplus / YUAN_PER_YI:.2f} 亿元): "
             "no split of it leaves every party at least its standalone value, so no rule can be "
             "win-win."
         )
 
-    contrib_k = sum(
-        npv_yuan(m["costs_cdky"][COST_KINDS.index(c)], df_ky) for c in contribution_kinds
-    )
-    contrib_k = np.asarray(contrib_k, dtype=float) * np.ones(K)
+    contrib_k = contribution_npv_k(result, contribution_kinds)
 
-    receipts_rky = m["pool_share_rdky"] + (m["retained_dky"] + m["dividends_dky"])[None]
+    receipts_rky = revenue_yuan(m["pool_share_rdky"], m["retained_dky"], m["dividends_dky"])
     early = (years < years[0] + front_years).astype(float)
     receipts_npv = npv_yuan(receipts_rky, df_ky[None])
     early_npv = npv_yuan(receipts_rky, (df_ky * early)[None])
@@ -364,7 +398,7 @@ def compare_rules(
             row[f"gain_{p}_yuan"] = gain_rk[r, k]
         if draws > 1:
             for k, p in enumerate(parties):
-                lo, hi = np.percentile(gains_draws[r, :, k], [5, 95])
+                lo, hi = percentiles(gains_draws[r, :, k], [5, 95])
                 row[f"gain_{p}_p5_yuan"] = lo
                 row[f"gain_{p}_p95_yuan"] = hi
             for k, p in enumerate(parties):
@@ -420,8 +454,8 @@ def compare_rules(
     )
     if draws > 1:
         sa = result.standalone_npv_dk()
-        ref["standalone_p5_yuan"] = np.percentile(sa, 5, axis=0)
-        ref["standalone_p95_yuan"] = np.percentile(sa, 95, axis=0)
+        ref["standalone_p5_yuan"] = percentiles(sa, 5, axis=0)
+        ref["standalone_p95_yuan"] = percentiles(sa, 95, axis=0)
     return Comparison(
         table=table,
         reference=ref,

@@ -1,9 +1,11 @@
 """Rule solver: the parameters of a rule family that meet a target, found with scipy.optimize.
 
+Part of the analysis layer, above the model (``docs/model.md``, section 3.7 for the rules).
+
 ``solve_rule(scenario, family, target)`` searches the parameters of one family of split rules
-(a fixed ratio, a taper's end points, a cap, a term) for those that meet a target (equal
-gains, gains proportional to contributions, the Shapley split, a minimum host share, the
-largest Nash product). Every candidate is evaluated by the engine on the same draws. The answer
+(a fixed ratio, a taper's end points, a cap, a term: :mod:`benefitshare.analysis.rule_families`)
+for those that meet a target (equal gains, gains proportional to contributions, the Shapley
+split, a minimum host share, the largest Nash product). Every candidate is evaluated by the engine on the same draws. The answer
 says plainly whether the target was met, and gives the parameters, the rule as it would be
 written in a scenario file, and the resulting metrics.
 """
@@ -16,20 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from benefitshare.analysis.compare import DEFAULT_CONTRIBUTION_KINDS
-from benefitshare.glossary import COST_KINDS
-from benefitshare.model.coalitions import game_from_result, party_discount_factors
-from benefitshare.model.metrics import npv_yuan
+from benefitshare.analysis.compare import (
+    DEFAULT_CONTRIBUTION_KINDS,
+    check_contribution_kinds,
+    contribution_npv_k,
+)
+from benefitshare.analysis.outcomes import expected_npv_rk, expected_standalone_npv_k
+from benefitshare.analysis.rule_families import FAMILIES, family_rule
+from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.model.run import game_from_result
+from benefitshare.model.metrics import gain_yuan
 
-__all__ = ["SolveResult", "solve_rule", "FAMILIES", "TARGETS"]
-
-#: Rule families the solver can tune: family -> parameter names.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "fixed_ratio": ("partner_share",),
-    "taper": ("start_share", "end_share"),
-    "cap": ("cap_yuan",),
-    "term": ("term_years",),
-}
+__all__ = ["SolveResult", "solve_rule", "TARGETS"]
 
 #: Targets: name -> description.
 TARGETS: dict[str, str] = {
@@ -86,7 +86,7 @@ class SolveResult:
 def _fmt(v: float) -> str:
     if isinstance(v, (int, np.integer)):
         return str(int(v))
-    return f"{v:.6g}" if abs(v) < 1e6 else f"{v / 1e8:.4g} 亿元"
+    return f"{v:.6g}" if abs(v) < 1e6 else f"{v / YUAN_PER_YI:.4g} 亿元"
 
 
 class _Problem:
@@ -117,7 +117,6 @@ class _Problem:
         self.partner = spec.party_index("partner")
         self.host = spec.party_index("host")
         self.others = [k for k in range(len(self.parties)) if k != self.partner]
-        self.df_ky = party_discount_factors(spec, scenario.years)
         self.weights = nash_weights
         self.contribution_kinds = tuple(contribution_kinds)
         self.evaluations = 0
@@ -126,44 +125,15 @@ class _Problem:
 
     # -------------------------------------------------------------------- rules of the family
     def rule(self, params: Mapping[str, float]) -> dict[str, Any]:
-        p, h = self.parties[self.partner], self.parties[self.host]
-        o = self.options
-        years = self.scenario.years
-        if self.family == "fixed_ratio":
-            s = float(params["partner_share"])
-            out = {"shares": {p: s, h: 1.0 - s}}
-            for key in ("term_years", "start_year"):
-                if o.get(key) is not None:
-                    out[key] = o[key]
-            return {"rule": "fixed_ratio", "params": out}
-        if self.family == "term":
-            s = float(o.get("partner_share", 0.5))
-            out = {"shares": {p: s, h: 1.0 - s}, "term_years": int(round(params["term_years"]))}
-            if o.get("start_year") is not None:
-                out["start_year"] = o["start_year"]
-            return {"rule": "fixed_ratio", "params": out}
-        if self.family == "cap":
-            return {
-                "rule": "cost_recovery_first",
-                "params": {
-                    "shares": {h: 1.0},
-                    "recovering_party": p,
-                    "outlay_yuan": max(float(params["cap_yuan"]), 0.0),
-                    "recovery_rate": float(o.get("partner_share", 0.5)),
-                },
-            }
-        if self.family == "taper":
-            first = int(o.get("from_year", years[0]))
-            n = int(o.get("taper_years", 15))
-            a, b = float(params["start_share"]), float(params["end_share"])
-            schedule = {}
-            for i in range(n):
-                s = a + (b - a) * (i / (n - 1) if n > 1 else 1.0)
-                schedule[str(first + i)] = {p: s, h: 1.0 - s}
-            if first > years[0]:
-                schedule = {str(years[0]): {p: a, h: 1.0 - a}, **schedule}
-            return {"rule": "phased_schedule", "params": {"schedule": schedule}}
-        raise AssertionError(self.family)
+        """The family's rule at ``params``, as in a scenario file."""
+        return family_rule(
+            self.family,
+            params,
+            partner=self.parties[self.partner],
+            host=self.parties[self.host],
+            years=self.scenario.years,
+            options=self.options,
+        )
 
     def bounds(self) -> list[tuple[float, float]]:
         Y = len(self.scenario.years)
@@ -182,7 +152,7 @@ class _Problem:
         """Metrics of each candidate; all uncached ones are evaluated in one engine run."""
         from benefitshare.model.run import run
         from benefitshare.rules import validate_params
-        from benefitshare.scenario.load import RuleSpec
+        from benefitshare.rules.spec import RuleSpec
 
         keys = [tuple(sorted((k, float(v)) for k, v in pt.items())) for pt in points]
         todo = [i for i, key in enumerate(keys) if key not in self.cache]
@@ -206,15 +176,16 @@ class _Problem:
             self.evaluations += len(specs)
             if self.game is None:
                 self.game = game_from_result(result)
+            expected = self._expected(result)
             for j, key in enumerate(todo):
-                self.cache[key] = self._metrics(result, j)
+                self.cache[key] = self._metrics(result, j, expected)
         return [self.cache[key] for key in keys]
 
     def baseline_metrics(self) -> dict:
         if not hasattr(self, "_baseline"):
             # a run of "host keeps all" (partner share 0 of a ratio) gives the rule-free quantities
             from benefitshare.model.run import run
-            from benefitshare.scenario.load import RuleSpec
+            from benefitshare.rules.spec import RuleSpec
 
             spec = RuleSpec(name="host_keeps_all", rule="host_keeps_all")
             scn = dataclasses.replace(
@@ -226,27 +197,29 @@ class _Problem:
                 else run(scn)
             )
             self.game = self.game or game_from_result(result)
-            self._baseline = self._metrics(result, 0)
+            self._baseline = self._metrics(result, 0, self._expected(result))
         return self._baseline
 
-    def _metrics(self, result, r: int) -> dict:
+    def _expected(self, result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expected NPV (R, K), standalone NPV (K,) and contributions (K,) of a run [yuan]."""
+        return (
+            expected_npv_rk(result),
+            expected_standalone_npv_k(result),
+            contribution_npv_k(result, self.contribution_kinds),
+        )
+
+    def _metrics(self, result, r: int, expected) -> dict:
+        """Metrics of rule ``r`` of a run, given its :meth:`_expected` values."""
+        npv_rk, standalone_k, contrib_k = expected
         m = result.means
-        outside = m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0)
-        npv = npv_yuan(m["pool_share_rdky"][r] + outside, self.df_ky)
-        standalone = npv_yuan(m["standalone_dky"], self.df_ky)
-        gain = npv - standalone
         share = m["pool_share_rdky"][r].sum(axis=-1)
         pool_total = float(m["pool_dy"].sum())
-        contrib = sum(
-            npv_yuan(m["costs_cdky"][COST_KINDS.index(c)], self.df_ky)
-            for c in self.contribution_kinds
-        )
         out = {
-            "npv": npv,
-            "gain": gain,
+            "npv": npv_rk[r],
+            "gain": gain_yuan(npv_rk[r], standalone_k),
             "share": share / pool_total if pool_total > 0 else np.zeros_like(share),
             "pool_total_yuan": pool_total,
-            "contrib": np.asarray(contrib, dtype=float) * np.ones(len(self.parties)),
+            "contrib": contrib_k,
         }
         if result.n_draws > 1:
             out["p_loss"] = result.counts["gain_below_zero_rk"][r] / result.n_draws
@@ -421,9 +394,7 @@ def solve_rule(
         raise ValueError(
             f"unknown parameter(s) {bad} of family {family!r}; valid: {', '.join(names)}"
         )
-    bad = [k for k in contribution_kinds if k not in COST_KINDS]
-    if bad:
-        raise ValueError(f"unknown cost kind(s) {bad}; valid: {', '.join(COST_KINDS)}")
+    check_contribution_kinds(contribution_kinds)
     if draws > 1 and (seed is None or isinstance(seed, np.random.Generator)):
         # every candidate must see the same draws
         seed = (
@@ -500,7 +471,7 @@ def _solve_equation(prob, free, bnds, xs, mts, point, integer, tol_yuan) -> Solv
             t0, t1 = int(xs[i][0]), int(xs[i + 1][0])
             note = (
                 f"exact equality falls between {t0} and {t1} years; {int(xs[j][0])} whole years "
-                f"is the closer (gap {r[j] / 1e8:+.4f} 亿元)"
+                f"is the closer (gap {r[j] / YUAN_PER_YI:+.4f} 亿元)"
             )
             return _finish(prob, point(xs[j]), mts[j], tol_yuan, note=note, force_success=True)
         if cross.size:
@@ -541,7 +512,7 @@ def _solve_equation(prob, free, bnds, xs, mts, point, integer, tol_yuan) -> Solv
         lo_b, hi_b = bnds[0]
         note = (
             f"no value of {names} in [{_fmt(lo_b)}, {_fmt(hi_b)}] meets the target: the gap "
-            f"never changes sign; the closest leaves a gap of {gap / 1e8:+.4f} 亿元"
+            f"never changes sign; the closest leaves a gap of {gap / YUAN_PER_YI:+.4f} 亿元"
         )
         return _finish(prob, point(best_x), best_mt, tol_yuan, note=note)
     # several continuous parameters
@@ -569,7 +540,7 @@ def _solve_equation(prob, free, bnds, xs, mts, point, integer, tol_yuan) -> Solv
     if abs(prob.residual(mt)) > tol_yuan:
         note = (
             f"no combination of {names} in the bounds met the target; the closest leaves a gap of "
-            f"{prob.residual(mt) / 1e8:+.4f} 亿元"
+            f"{prob.residual(mt) / YUAN_PER_YI:+.4f} 亿元"
         )
     return _finish(prob, point(x), mt, tol_yuan, note=note)
 
@@ -635,7 +606,7 @@ def _solve_max(prob, free, bnds, xs, mts, point, integer, tol_yuan) -> SolveResu
 
             def fun(x):
                 mt = _one(prob, point, np.clip(x, lower, upper))
-                return -float(mt["gain"][prob.partner]) / 1e8
+                return -float(mt["gain"][prob.partner]) / YUAN_PER_YI
         else:
 
             def fun(x):
@@ -681,7 +652,7 @@ def _finish(
         ok = prob.constraint(mt) >= -1e-9
     ok = (ok or force_success) and not force_failure
     params = {k: (int(round(v)) if prob.family == "term" else float(v)) for k, v in params.items()}
-    gains = ", ".join(f"{q} {metrics[f'gain_{q}_yuan'] / 1e8:+.3f}" for q in p)
+    gains = ", ".join(f"{q} {metrics[f'gain_{q}_yuan'] / YUAN_PER_YI:+.3f}" for q in p)
     head = "Target met." if ok else "Target NOT met."
     desc = TARGETS[prob.target]
     msg = f"{head} Target: {desc}. Gains over standalone (亿元): {gains}."
