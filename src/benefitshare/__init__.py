@@ -14,8 +14,8 @@ from benefitshare.analysis.compare import compare_rules
 from benefitshare.analysis.sobol import sobol
 from benefitshare.analysis.solver import solve_rule
 from benefitshare.analysis.tornado import tornado
+from benefitshare.batch.run import sweep
 from benefitshare.batch.store import load_sweep
-from benefitshare.batch.sweep import sweep
 from benefitshare.errors import RuleError, ScenarioError
 from benefitshare.model.coalitions import nash_split, shapley_values
 from benefitshare.model.result import Result

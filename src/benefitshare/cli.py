@@ -638,8 +638,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Exit status 0 when every variant finished, 1 when any failed (the rest are kept), 2 for
     invalid input (the sweep file, a variant's overrides, an executor option, or a results folder
     holding a different sweep without --force)."""
+    from benefitshare.analysis.sweep_effects import SUMMARY_METRICS
     from benefitshare.batch.executors import ExecutorError
-    from benefitshare.batch.sweep import SUMMARY_METRICS, sweep
+    from benefitshare.batch.run import sweep
 
     if args.metric is not None and args.metric not in SUMMARY_METRICS:
         raise ScenarioError(

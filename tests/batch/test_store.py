@@ -13,7 +13,8 @@ from sweep_helpers import sweep_dict, write_scenario, write_sweep_file
 
 import benefitshare as bs
 from benefitshare.batch import store
-from benefitshare.batch.sweep import SweepResumeError, load_sweep_spec, plan_variants
+from benefitshare.batch.plan import plan_variants
+from benefitshare.batch.spec import SweepResumeError, load_sweep_spec
 
 
 @pytest.fixture

@@ -21,17 +21,10 @@ import pytest
 from sweep_helpers import DATA, PLUGIN, sweep_dict, write_scenario, write_sweep_file
 
 import benefitshare as bs
+from benefitshare.analysis.sweep_effects import best_worst, lever_effects
 from benefitshare.batch import store
-from benefitshare.batch.sweep import (
-    SweepError,
-    SweepResumeError,
-    best_worst,
-    design_points,
-    lever_effects,
-    load_sweep_spec,
-    plan_variants,
-    variant_overrides,
-)
+from benefitshare.batch.plan import design_points, plan_variants, variant_overrides
+from benefitshare.batch.spec import SweepError, SweepResumeError, load_sweep_spec
 
 
 def cli(
@@ -580,7 +573,8 @@ def test_chart_style_keeps_interactive_mode_switched_on_inside_it():
 def test_a_worker_with_other_source_files_fails_its_variant(tmp_path):
     import dataclasses
 
-    from benefitshare.batch.sweep import code_sha256, run_variant
+    from benefitshare.batch.plan import code_sha256
+    from benefitshare.batch.worker import run_variant
 
     tasks, _ = plan_variants(load_sweep_spec(sweep_dict(write_scenario(tmp_path), draws=2)))
     assert tasks[0].code_sha256 == code_sha256()

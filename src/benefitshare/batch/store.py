@@ -14,6 +14,11 @@ its inputs (scenario files, overrides, seed, draws) in its Parquet metadata; a r
 only files whose fingerprint matches, so it never mixes results of different inputs.
 
 :func:`load_sweep` reads the variant files into one tidy DataFrame.
+
+Part of the batch layer: :func:`benefitshare.batch.run.sweep` writes the store through the
+functions here; they take the loaded sweep (:mod:`benefitshare.batch.spec`) and its planned tasks
+(:mod:`benefitshare.batch.plan`) as they are. Every file is written through the atomic writers
+of :mod:`benefitshare.io.files`; the store draws no charts.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from benefitshare.batch.spec import SweepResumeError
+from benefitshare.errors import Problem
 from benefitshare.io import files as _io
 
 __all__ = [
@@ -61,6 +70,14 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
+def package_version() -> str:
+    """The installed version of benefitshare, from its package metadata."""
+    try:
+        return version("benefitshare")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def variant_file(out: Path, index: int, table: str = "summary") -> Path:
     """Where variant ``index``'s rows (``summary``) or a detail table are stored."""
     name = f"v{index:06d}.parquet"
@@ -72,10 +89,6 @@ def new_manifest(
     loaded, tasks: Sequence, inputs: Mapping[str, str], *, command: str | None = None
 ) -> dict:
     """The manifest of a sweep about to run: every variant pending."""
-    import numpy as np
-
-    from benefitshare import __version__
-
     spec = loaded.spec
     return {
         "format": FORMAT,
@@ -87,7 +100,7 @@ def new_manifest(
         },
         "spec": spec.model_dump(mode="json"),
         "inputs": dict(sorted(inputs.items())),
-        "package_version": __version__,
+        "package_version": package_version(),
         "code_sha256": tasks[0].code_sha256 if tasks else None,
         "git_commit": _io.git_commit(loaded.base_dir),
         "python": sys.version.split()[0],
@@ -181,9 +194,6 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         ``out`` holds a different sweep (or one run on changed scenario files) and ``resume`` is
         not ``"force"``, or ``out`` is a folder with other content.
     """
-    from benefitshare.batch.sweep import SweepResumeError
-    from benefitshare.errors import Problem
-
     out = Path(out)
     mf = out / MANIFEST
     if out.exists() and not out.is_dir():

@@ -4,6 +4,10 @@ Both take the tidy table of :func:`benefitshare.load_sweep` (one row per variant
 and return a matplotlib ``Figure``. Amounts in yuan are shown in 100 million yuan (亿元); inputs
 with many distinct values (Latin hypercube, Sobol designs) are grouped into quantile bins, shown
 by their midpoints. matplotlib is imported only when a chart is drawn.
+
+The chart layer of sweeps: it selects rows and groups inputs with
+:mod:`benefitshare.analysis.sweep_effects` and never imports the batch layer, whose
+:class:`~benefitshare.batch.run.SweepResult` calls it from its plot methods.
 """
 
 from __future__ import annotations
@@ -13,13 +17,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from benefitshare.batch.sweep import _input_columns, _levels, _pick
+from benefitshare.analysis.sweep_effects import input_columns, input_levels, pick_rows
+from benefitshare.glossary import YUAN_PER_YI
 from benefitshare.viz.run import chart_style
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
 
-#: Yuan per 亿元 (100 million yuan), the display unit of amounts.
-YUAN_PER_YI = 1e8
 _COLOURS = ("#2f6db3", "#e08a2c", "#4c9a6a", "#c4495b", "#7b5ea7", "#3c9c9c", "#9a7b3c", "#8c8c8c")
 
 
@@ -100,12 +103,12 @@ def heatmap(
     for name in (x, y):
         if name not in frame.columns:
             raise ValueError(
-                f"no input {name!r} in the results; inputs: {', '.join(_input_columns(frame))}"
+                f"no input {name!r} in the results; inputs: {', '.join(input_columns(frame))}"
             )
-    sub, rule, party = _pick(frame, metric, rule, party)
+    sub, rule, party = pick_rows(frame, metric, rule, party)
     scale, name, unit = metric_label(metric)
     cells = (
-        sub.assign(_x=_levels(sub[x], max_levels), _y=_levels(sub[y], max_levels))
+        sub.assign(_x=input_levels(sub[x], max_levels), _y=input_levels(sub[y], max_levels))
         .groupby(["_y", "_x"], observed=True)[metric]
         .mean()
         .unstack("_x")
@@ -204,8 +207,8 @@ def metric_by_input(
 
     all_rules = list(dict.fromkeys(frame["rule"]))
     rules = list(rules) if rules is not None else all_rules
-    _, _, party = _pick(frame, metric, rules[0] if rules else None, party)
-    names = list(variables) if variables is not None else _input_columns(frame)
+    _, _, party = pick_rows(frame, metric, rules[0] if rules else None, party)
+    names = list(variables) if variables is not None else input_columns(frame)
     if not names:
         raise ValueError("the sweep has no inputs to draw against")
     scale, metric_name, unit = metric_label(metric)
@@ -222,11 +225,11 @@ def metric_by_input(
             )
             categories = list(dict.fromkeys(frame[name])) if not numeric else None
             for i, rule in enumerate(rules):
-                sub, _, _ = _pick(frame, metric, rule, party)
+                sub, _, _ = pick_rows(frame, metric, rule, party)
                 colour = _COLOURS[i % len(_COLOURS)]
                 xs = sub[name].map(categories.index) if categories else sub[name]
                 ax.scatter(xs, sub[metric] / scale, s=9, alpha=0.35, color=colour, linewidths=0)
-                level = _levels(sub[name], max_levels) if numeric else xs
+                level = input_levels(sub[name], max_levels) if numeric else xs
                 means = (sub[metric] / scale).groupby(level, observed=True, sort=True).mean()
                 ax.plot(
                     means.index,

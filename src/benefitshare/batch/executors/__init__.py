@@ -12,7 +12,7 @@ dask        a Dask cluster (``dask.distributed.Client``) at a scheduler address,
 
 Every executor is an :class:`Executor`: a context manager whose :meth:`Executor.imap_unordered`
 runs a module-level function on each item and yields ``(item, result, error)`` as items finish.
-The function (:func:`benefitshare.sweep.run_variant`) gets only small, picklable tasks (file
+The function (:func:`benefitshare.batch.worker.run_variant`) gets only small, picklable tasks (file
 paths, overrides, seeds) and rebuilds the scenario in the worker. A ``concurrent.futures.Executor``
 (e.g. ``mpi4py.futures.MPIPoolExecutor``) or an :class:`Executor` instance can be given instead of
 a name; :func:`register_executor` adds a backend by name.
@@ -20,12 +20,11 @@ a name; :func:`register_executor` adds a backend by name.
 
 from __future__ import annotations
 
-import difflib
-
 from benefitshare.batch.executors.base import Executor, ExecutorError
 from benefitshare.batch.executors.dask import DaskExecutor
 from benefitshare.batch.executors.processes import PoolExecutor, ProcessExecutor
 from benefitshare.batch.executors.serial import SerialExecutor
+from benefitshare.errors import did_you_mean
 
 __all__ = [
     "EXECUTORS",
@@ -93,10 +92,10 @@ def get_executor(
         return PoolExecutor(executor, workers=workers)
     if not isinstance(executor, str) or executor not in EXECUTORS:
         valid = sorted(EXECUTORS)
-        hint = difflib.get_close_matches(str(executor), valid, n=1)
+        hint = did_you_mean(executor, valid)
         raise ExecutorError(
             f"unknown executor {executor!r}"
-            + (f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(valid)}")
+            + (f"; did you mean {hint!r}?" if hint is not None else f"; valid: {', '.join(valid)}")
         )
     cls = EXECUTORS[executor]
     if scheduler is not None:
