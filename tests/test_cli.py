@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 import benefitshare as bs  # noqa: E402
 from benefitshare import cli
 from benefitshare.io import files as io  # noqa: E402
+from benefitshare.io import run_folder  # noqa: E402
 from benefitshare.scenario.load import json_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def test_run_writes_every_file(ref_run):
 def test_run_tables_match_the_python_api(ref_run, reference):
     res = bs.run(reference)
     folder = ref_run[2]
-    for name, method in io.RUN_TABLES.items():
+    for name, method in run_folder.RUN_TABLES.items():
         expected = getattr(res, method)()
         got = pd.read_csv(folder / name)
         assert list(got.columns) == list(expected.columns), name

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benefitshare.errors import Problem, RuleError, ScenarioError
-from benefitshare.io import files as _io
+from benefitshare.io import run_folder as _io
 
 __all__ = ["main", "build_parser", "VERBS", "verb", "EXIT_OK", "EXIT_ERROR", "EXIT_INVALID"]
 
@@ -161,10 +161,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         timings={"load_s": round(t_loaded - t0, 4), "run_s": round(t_run - t_loaded, 4)},
     )
+    charts, chart_settings = {}, {}
     if not args.no_charts:
         import matplotlib
 
         matplotlib.use("Agg")
+        from benefitshare.viz import run as plots
+
+        flow_rule = args.flow_rule or plots.default_flow_rule(result)
+        charts = plots.run_charts(result, flow_rule=flow_rule)
+        chart_settings = {"flow_rule": flow_rule}
     pngs = _uncertainty_pngs(result, args.no_charts)
     if pngs:
         manifest["uncertainty_charts"] = sorted(pngs)
@@ -172,9 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result,
         dest,
         manifest=manifest,
-        charts=not args.no_charts,
-        flow_rule=args.flow_rule,
-        extra_files=pngs,
+        charts={**charts, **pngs},
+        chart_settings=chart_settings,
     )
 
     if not args.quiet:

@@ -1,15 +1,13 @@
-"""Disk access: readers' errors, atomic files and folders, safe run names, the run writer."""
+"""Disk access: readers' errors, hashing, atomic files and folders, the git commit."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import benefitshare as bs
@@ -134,17 +132,6 @@ def test_replace_dir_puts_old_folder_back_when_rename_in_fails(tmp_path, monkeyp
     assert len(calls) == 3  # away, (failed) in, back
 
 
-# ------------------------------------------------------------------------------------ run names
-@pytest.mark.parametrize("name", ["..", "../x", "a/b", "a\\b", ".hidden", "", "/abs"])
-def test_safe_output_dir_refuses_escaping_names(tmp_path, name):
-    with pytest.raises(bs.ScenarioError, match="run name"):
-        io.safe_output_dir(tmp_path, name)
-
-
-def test_safe_output_dir_accepts_plain_name(tmp_path):
-    assert io.safe_output_dir(tmp_path, "run-1.a_b") == (tmp_path / "run-1.a_b").resolve()
-
-
 # ------------------------------------------------------------------------------------ git
 def test_git_commit_outside_a_repository_is_none(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
@@ -184,74 +171,6 @@ def test_git_commit_of_a_repository(tmp_path):
         text=True,
     ).stdout.strip()
     assert io.git_commit(tmp_path / "s.toml") == head
-
-
-# ------------------------------------------------------------------------------------ run writer
-@pytest.fixture(scope="module")
-def tiny_result():
-    return bs.run(bs.load_scenario(DATA / "tiny.toml"))
-
-
-def test_run_manifest_fields(tiny_result):
-    m = io.run_manifest(
-        tiny_result, command="benefitshare run x", overrides={"a.b": 1}, timings={"load_s": 0.1}
-    )
-    assert m["benefitshare_version"] == bs.__version__
-    assert m["inputs_sha256"] == tiny_result.scenario.input_files
-    assert [r["name"] for r in m["rules"]] == tiny_result.rule_names
-    assert m["draws"] == 1 and m["seed"] is None and m["sampler"] is None
-    assert m["overrides"] == {"a.b": 1}
-    assert m["timings_s"]["load_s"] == 0.1 and "evaluate_s" in m["timings_s"]
-    assert m["headline_yuan"] == tiny_result.headline()
-    assert m["created_utc"].endswith("Z")
-    json.dumps(m)  # serialisable as it stands
-
-
-def test_write_run_tables_and_manifest_hashes(tiny_result, tmp_path):
-    dest = tmp_path / "tiny"
-    io.write_run(tiny_result, dest, manifest={"x": 1}, charts=False)
-    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["x"] == 1 and manifest["charts"] == {}
-    assert set(manifest["outputs_sha256"]) == set(io.RUN_TABLES)
-    for name, sha in manifest["outputs_sha256"].items():
-        assert io.file_sha256(dest / name) == sha
-    pd.testing.assert_frame_equal(
-        pd.read_csv(dest / "summary.csv")[["rule", "party"]],
-        tiny_result.summary()[["rule", "party"]],
-    )
-    assert _hidden(tmp_path) == []
-
-
-def test_read_run_round_trip_and_missing_manifest(tiny_result, tmp_path):
-    dest = tmp_path / "tiny"
-    io.write_run(tiny_result, dest, manifest={"x": 1}, charts=False)
-    manifest, tables = io.read_run(dest)
-    assert manifest["x"] == 1 and set(tables) == set(io.RUN_TABLES)
-    (dest / "manifest.json").unlink()
-    (dest / "flows.csv").unlink()
-    with pytest.raises(io.RunFolderError, match=r"(?s)manifest\.json: file not found.*flows\.csv"):
-        io.read_run(dest)
-    with pytest.raises(io.RunFolderError, match="not a folder"):
-        io.read_run(tmp_path / "nope")
-
-
-def test_write_run_extra_files_are_written_and_hashed(tiny_result, tmp_path):
-    dest = tmp_path / "tiny"
-    io.write_run(
-        tiny_result, dest, manifest={}, charts=False, extra_files={"fan.png": b"\x89PNG fake"}
-    )
-    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
-    assert (dest / "fan.png").read_bytes() == b"\x89PNG fake"
-    assert manifest["outputs_sha256"]["fan.png"] == hashlib.sha256(b"\x89PNG fake").hexdigest()
-
-
-@pytest.mark.parametrize("name", ["../x.png", "manifest.json", ".hidden", "a/b.png"])
-def test_write_run_refuses_bad_extra_file_names_and_writes_nothing(tiny_result, tmp_path, name):
-    with pytest.raises(ValueError, match="plain file name"):
-        io.write_run(
-            tiny_result, tmp_path / "tiny", manifest={}, charts=False, extra_files={name: b"x"}
-        )
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_csv_row_with_an_unterminated_quote_is_reported_where_it_starts(tmp_path):

@@ -4,6 +4,9 @@ The same two tables are printed by ``benefitshare run`` and written into ``repor
 ``report.html`` by ``benefitshare report``: the headline (tax by tier, the pool) and the
 comparison of rules (per rule and party: NPV, share of the pool, cumulative revenue). Amounts are
 shown in 亿元 (1 亿元 = 1e8 yuan); the tables they come from stay in yuan.
+
+This module is in the io layer: it formats a run's tables (or reads the folder written by
+:func:`benefitshare.io.run_folder.write_run`) and computes nothing of the model.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from benefitshare.io import files as _io
+from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.io.files import atomic_write_text
+from benefitshare.io.run_folder import read_run
 
 __all__ = [
-    "YUAN_PER_YI",
     "comparison_table",
     "headline_table",
     "format_text_table",
@@ -28,9 +32,6 @@ __all__ = [
     "build_report",
     "CHARTS",
 ]
-
-#: Yuan per 亿元, the display unit.
-YUAN_PER_YI = 1e8
 
 #: Charts of a run folder and their captions, in report order.
 CHARTS: dict[str, str] = {
@@ -195,11 +196,11 @@ def build_report(run_dir: str | Path) -> list[Path]:
 
     Raises
     ------
-    benefitshare.io.RunFolderError
+    benefitshare.io.run_folder.RunFolderError
         If the folder is not a complete run folder.
     """
     run_dir = Path(run_dir)
-    manifest, tables = _io.read_run(run_dir)
+    manifest, tables = read_run(run_dir)
     summary = tables["summary.csv"]
     scn = manifest.get("scenario", {})
     title = scn.get("title") or scn.get("name") or run_dir.name
@@ -341,8 +342,8 @@ def build_report(run_dir: str | Path) -> list[Path]:
     html_text = _HTML_PAGE.format(title=html.escape(title), body="\n".join(parts))
 
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
-    _io.atomic_write_text(md_path, md_text)
-    _io.atomic_write_text(html_path, html_text)
+    atomic_write_text(md_path, md_text)
+    atomic_write_text(html_path, html_text)
     return [md_path, html_path]
 
 

@@ -1,0 +1,344 @@
+"""Output folders: their safe names, their manifests, and the run folder's writer and reader.
+
+The io layer, above :mod:`benefitshare.io.files` (whose atomic writers it uses) and below every
+stage of the model. It renders nothing and imports no stage: the objects it writes (a run's
+result and its scenario) are read through their public attributes and methods, and charts arrive
+as PNG bytes drawn by the caller (the command line draws them with :mod:`benefitshare.viz`).
+
+A folder is written whole or not at all (:func:`benefitshare.io.files.atomic_dir`): the tables,
+the charts, then ``manifest.json``, which records what made the folder (version, command, inputs
+and their SHA-256, environment) and the SHA-256 of every other file in it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import time
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.io.files import (
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    file_sha256,
+    git_commit,
+)
+
+__all__ = [
+    "RUN_TABLES",
+    "RunFolderError",
+    "package_version",
+    "safe_output_dir",
+    "write_output_folder",
+    "base_manifest",
+    "run_manifest",
+    "write_run",
+    "read_run",
+]
+
+#: The tables of a run folder: file name -> the method of the run's result that makes it.
+RUN_TABLES: dict[str, str] = {
+    "summary.csv": "summary",
+    "annual.csv": "annual",
+    "flows.csv": "flows",
+    "statistics.csv": "statistics",
+    "costs.csv": "costs",
+}
+
+
+class RunFolderError(ValueError):
+    """A folder is not a complete run folder (missing or unreadable manifest or tables)."""
+
+
+def package_version(dist: str = "benefitshare") -> str | None:
+    """Installed version of a distribution, from its metadata.
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name; this package by default.
+
+    Returns
+    -------
+    str or None
+        The version; for this package ``"0+unknown"`` when it is not installed (run from a
+        source tree), for any other distribution None.
+    """
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "0+unknown" if dist == "benefitshare" else None
+
+
+def safe_output_dir(root: Path, name: str) -> Path:
+    """Resolve ``root/name`` and refuse names that escape ``root``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``name`` is absolute, contains ``..`` or a path separator, or is empty.
+    """
+    bad = (
+        not name
+        or name in {".", ".."}
+        or "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or Path(name).is_absolute()
+    )
+    root_resolved = Path(root).resolve()
+    target = (root_resolved / name).resolve() if not bad else None
+    if bad or target.parent != root_resolved:
+        raise ScenarioError(
+            Problem(
+                "<output>",
+                "run name",
+                "must be a plain folder name inside the output folder (letters, digits, "
+                "'-', '_', '.'; no path separators, no leading dot)",
+                name,
+            )
+        )
+    return target
+
+
+def write_output_folder(
+    dest: Path,
+    *,
+    tables: Mapping[str, Any],
+    charts: Mapping[str, bytes],
+    manifest: dict[str, Any],
+) -> None:
+    """Write an output folder whole or not at all: CSV tables, PNG charts, then the manifest.
+
+    Parameters
+    ----------
+    dest : path
+        The folder (from :func:`safe_output_dir`); replaced only once every file is written.
+    tables : mapping of str to pandas.DataFrame
+        File name -> table, written as CSV.
+    charts : mapping of str to bytes
+        File name -> PNG bytes, written as given.
+    manifest : dict
+        Written last as ``manifest.json``, with ``outputs_sha256`` of every other file added
+        (the dict is updated in place).
+    """
+    with atomic_dir(dest) as tmp:
+        for name, frame in tables.items():
+            atomic_write_csv(tmp / name, frame)
+        for name, png in charts.items():
+            atomic_write_bytes(tmp / name, png)
+        manifest["outputs_sha256"] = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
+        atomic_write_json(tmp / "manifest.json", manifest)
+
+
+def base_manifest(scenario, *, command: str | None = None, overrides=None) -> dict[str, Any]:
+    """What the manifest of every output folder records, whatever made it.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Read through ``name``, ``path``, ``spec.header.title`` and ``input_files``.
+    command : str, optional
+        The command line that made the output.
+    overrides : mapping, optional
+        Field-path overrides applied to the scenario.
+
+    Returns
+    -------
+    dict
+        ``benefitshare_version``, ``created_utc``, ``command``, ``scenario`` (name, title, path),
+        ``git_commit`` of the repository holding the scenario (None outside one),
+        ``inputs_sha256`` (every input file read), ``overrides`` and ``environment`` (Python and
+        library versions, platform).
+    """
+    import numpy as np
+
+    return {
+        "benefitshare_version": package_version(),
+        "created_utc": datetime.datetime.now(datetime.UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
+        "command": command,
+        "scenario": {
+            "name": scenario.name,
+            "title": scenario.spec.header.title,
+            "path": None if scenario.path is None else str(scenario.path),
+        },
+        "git_commit": None if scenario.path is None else git_commit(scenario.path),
+        "inputs_sha256": dict(scenario.input_files),
+        "overrides": dict(overrides or {}),
+        "environment": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": package_version("pandas"),
+            "matplotlib": package_version("matplotlib"),
+            "pydantic": package_version("pydantic"),
+            "platform": platform.platform(),
+        },
+    }
+
+
+def run_manifest(
+    result, *, command: str | None = None, overrides=None, sampler=None, timings: dict | None = None
+) -> dict[str, Any]:
+    """What a run folder's ``manifest.json`` records about the run.
+
+    Parameters
+    ----------
+    result : Result
+        Read through its public attributes (``scenario``, ``rule_names``, ``party_ids``,
+        ``years``, ``n_draws``, ``seed``, ``sampler``, ``factors``, ``timings``) and
+        ``headline()``.
+    command : str, optional
+        The command line that made the run.
+    overrides : mapping, optional
+        Field-path overrides applied to the scenario.
+    sampler : str, optional
+        The sampler asked for (else the result's).
+    timings : dict, optional
+        Wall times [s] measured by the caller (loading, running), merged with the result's.
+
+    Returns
+    -------
+    dict
+        The fields of :func:`base_manifest`, then rules (name and label), parties, years, draws,
+        seed, sampler, the uncertain inputs sampled, headline totals [yuan] and timings [s].
+    """
+    scn = result.scenario
+    specs = {r.name: r for r in scn.spec.rules}
+    return {
+        **base_manifest(scn, command=command, overrides=overrides),
+        "rules": [
+            {"name": n, "label": (specs[n].label if n in specs else None) or n}
+            for n in result.rule_names
+        ],
+        "parties": {pid: scn.spec.parties[pid].name for pid in result.party_ids},
+        "years": [int(result.years[0]), int(result.years[-1])],
+        "draws": int(result.n_draws),
+        "seed": result.seed,
+        "sampler": sampler if sampler is not None else result.sampler,
+        "uncertain_inputs": list(result.factors),
+        "headline_yuan": result.headline(),
+        "timings_s": {
+            **{k: round(v, 4) if isinstance(v, float) else v for k, v in result.timings.items()},
+            **(timings or {}),
+        },
+    }
+
+
+def write_run(
+    result,
+    dest: Path,
+    *,
+    manifest: Mapping[str, Any],
+    charts: Mapping[str, bytes] | None = None,
+    chart_settings: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a run folder atomically: the tables, the charts, then ``manifest.json``.
+
+    Parameters
+    ----------
+    result : Result
+        Each table of :data:`RUN_TABLES` is the result's method of that name, called with no
+        arguments.
+    dest : path
+        The run folder (from :func:`safe_output_dir`); replaced whole if it exists.
+    manifest : mapping
+        From :func:`run_manifest`; a copy is written, with ``charts`` (``chart_settings``), the
+        SHA-256 of every output file and the writing time [s] added.
+    charts : mapping of str to bytes, optional
+        PNG charts (or any other files) by plain file name, written exactly as given; none by
+        default. They are drawn by the caller: this module renders nothing.
+    chart_settings : mapping, optional
+        How the charts were drawn (such as ``{"flow_rule": "fixed_50_50"}``), recorded as the
+        manifest's ``charts``; empty by default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
+
+    Raises
+    ------
+    ValueError
+        If a chart name is not a plain file name, is hidden, or is ``manifest.json``; nothing is
+        written then.
+    """
+    dest = Path(dest)
+    charts = dict(charts or {})
+    for name in charts:
+        if Path(name).name != name or name.startswith(".") or name == "manifest.json":
+            raise ValueError(
+                f"chart file name {name!r} must be a plain file name other than manifest.json"
+            )
+    t0 = time.perf_counter()
+    with atomic_dir(dest) as tmp:
+        for name, method in RUN_TABLES.items():
+            atomic_write_csv(tmp / name, getattr(result, method)())
+        for name, data in charts.items():
+            atomic_write_bytes(tmp / name, data)
+        outputs = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
+        written = dict(manifest)
+        written["charts"] = dict(chart_settings or {})
+        written["outputs_sha256"] = outputs
+        written["timings_s"] = {
+            **written.get("timings_s", {}),
+            "write_s": round(time.perf_counter() - t0, 4),
+        }
+        atomic_write_json(tmp / "manifest.json", written)
+    return dest
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a run folder written by :func:`write_run`.
+
+    Parameters
+    ----------
+    run_dir : path
+
+    Returns
+    -------
+    manifest : dict
+    tables : dict of str to pandas.DataFrame
+        By file name (``"summary.csv"``, ...).
+
+    Raises
+    ------
+    RunFolderError
+        Naming every missing or unreadable file.
+    """
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(
+            f"{run_dir}: not a folder; give the folder that `benefitshare run` wrote"
+        )
+    problems = []
+    manifest: dict[str, Any] = {}
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(
+            f"{run_dir / 'manifest.json'}: file not found (not a run folder, or an unfinished one)"
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(f"{run_dir / 'manifest.json'}: cannot be read ({exc})")
+    tables = {}
+    for fname in RUN_TABLES:
+        try:
+            tables[fname] = pd.read_csv(run_dir / fname)
+        except FileNotFoundError:
+            problems.append(f"{run_dir / fname}: file not found")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            problems.append(f"{run_dir / fname}: cannot be read as CSV ({exc})")
+    if problems:
+        raise RunFolderError("\n".join(problems))
+    return manifest, tables
