@@ -1,17 +1,37 @@
-"""Errors raised on bad input.
+"""Errors raised on bad input, and the one translation of validation errors into problems.
 
-Every problem with a scenario, a project table or a rule is reported as one :class:`Problem`
-naming the file, the field path (or CSV row and column), the bad value and what is allowed.
-All problems found in one load are collected into a single :class:`ScenarioError`.
+A leaf of the package (it imports nothing from it): every layer reports bad input through it.
+Every problem with a scenario, a project table, a rule or a sweep is reported as one
+:class:`Problem` naming the file, the field path (or CSV row and column), the bad value and what
+is allowed. All problems found in one load are collected into a single :class:`ScenarioError`.
+
+:func:`validation_problems` (and :func:`validation_issues` under it) turns a pydantic
+``ValidationError`` into such problems, with a "did you mean" hint or the allowed names for an
+unknown key; :func:`did_you_mean` and :func:`unknown_name` are the one spelling suggester.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Problem", "ScenarioError", "RuleError", "did_you_mean", "unknown_name"]
+__all__ = [
+    "Problem",
+    "ScenarioError",
+    "RuleError",
+    "did_you_mean",
+    "unknown_name",
+    "unknown_key",
+    "location_text",
+    "validation_issues",
+    "validation_problems",
+    "NOT_FINITE",
+]
+
+#: The message for NaN or infinity where a number is expected.
+NOT_FINITE = "must be a finite number (NaN and infinity are not allowed)"
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -103,3 +123,192 @@ def unknown_name(kind: str, name: object, valid: Iterable[object]) -> str:
     if hint is not None:
         return f"unknown {kind}; did you mean {hint!r}?"
     return f"unknown {kind}; valid: {', '.join(valid) if valid else '(none)'}"
+
+
+def unknown_key(kind: str, name: object, allowed: Iterable[object] | None) -> str:
+    """The message for a key that a table does not take: a suggestion, else the allowed keys.
+
+    Unlike :func:`unknown_name`, the allowed keys are given in parentheses, and a table whose
+    keys are free (``allowed`` empty or ``None``) gives no list.
+
+    Examples
+    --------
+    >>> unknown_key("field", "discount_rat", ["discount_rate", "start_year"])
+    "unknown field; did you mean 'discount_rate'?"
+    >>> unknown_key("field", "zzz", ["name", "equity"])
+    'unknown field (allowed: name, equity)'
+    """
+    names = [str(v) for v in allowed or ()]
+    hint = did_you_mean(name, names) if names else None
+    if hint is not None:
+        return f"unknown {kind}; did you mean {hint!r}?"
+    return f"unknown {kind}" + (f" (allowed: {', '.join(names)})" if names else "")
+
+
+def location_text(loc: Iterable[object]) -> str:
+    """A field path as written in messages and overrides: ``rules[2].params.shares.shenzhen``.
+
+    Examples
+    --------
+    >>> location_text(("rules", 2, "params", "shares"))
+    'rules[2].params.shares'
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+#: Pydantic error types that only say the value has the wrong type, with what to give instead.
+_WRONG_TYPE = {
+    "dict_type": "a table (such as year steps { 2026 = 0.5 })",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "list_type": "a list",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
+
+
+def _is_type_tag(part: object) -> bool:
+    """Pydantic names the branch of a union in an error's location (``constrained-float``)."""
+    return isinstance(part, str) and (
+        "[" in part
+        or part.startswith(("constrained-", "function-"))
+        or part in ("float", "int", "str", "bool", "dict", "list")
+    )
+
+
+def _kept_errors(errors: list[dict]) -> list[tuple[tuple, dict]]:
+    """Errors with union branch tags dropped from their location; one error per failed union.
+
+    For a union (a number or year steps), the branch that matches the value's kind is reported;
+    when every branch only failed on the type, one "wrong type" error lists what to give.
+    """
+    by_loc: dict[tuple, list[dict]] = {}
+    for err in errors:
+        by_loc.setdefault(tuple(p for p in err["loc"] if not _is_type_tag(p)), []).append(err)
+    kept: list[tuple[tuple, dict]] = []
+    for loc, errs in by_loc.items():
+        deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_loc)
+        specific = [e for e in errs if e["type"] not in _WRONG_TYPE]
+        if specific:
+            kept.extend((loc, e) for e in specific)
+        elif deeper:
+            continue  # another branch of the union went further: report that one
+        elif len(errs) > 1:
+            wanted = " or ".join(dict.fromkeys(_WRONG_TYPE[e["type"]] for e in errs))
+            merged = {**errs[0], "type": "union_type", "msg": f"has the wrong type: give {wanted}"}
+            kept.append((loc, merged))
+        else:
+            kept.extend((loc, e) for e in errs)
+    return kept
+
+
+def validation_issues(
+    exc: Any,
+    *,
+    kind: str = "field",
+    hint_fields: Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
+    renamed: Mapping[str, str] | None = None,
+    hide_tables: bool = True,
+) -> list[tuple[tuple, object, str]]:
+    """The problems of a pydantic ``ValidationError`` as ``(location, value, message)``.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+    kind : str
+        What a key is called in messages: ``"field"``, ``"parameter"``, ``"column"``.
+    hint_fields : sequence of str, or callable, optional
+        The keys allowed where an unknown key was found, for the "did you mean" hint or the
+        list of allowed keys: a fixed list, or a function of the key's location.
+    renamed : mapping of str to str, optional
+        Keys that were renamed (old -> new): an old key is answered with its new name.
+    hide_tables : bool
+        Leave a table (dict) out of the message as the value (it is the whole section).
+
+    Returns
+    -------
+    list of (tuple, object, str)
+        The location (union branch tags dropped), the bad value (``...`` when there is none)
+        and what is allowed, in the order pydantic found them.
+    """
+    out: list[tuple[tuple, object, str]] = []
+    for loc, err in _kept_errors(exc.errors(include_url=False)):
+        value = err.get("input", ...)
+        if err["type"] == "extra_forbidden":
+            key = loc[-1] if loc else ""
+            names = hint_fields(loc) if callable(hint_fields) else hint_fields
+            if renamed and key in renamed and (not names or renamed[key] in names):
+                msg = f"unknown {kind}; it was renamed to {renamed[key]!r}"
+            else:
+                msg = unknown_key(kind, key, names)
+        elif err["type"] == "finite_number":
+            msg = NOT_FINITE
+        elif err["type"] == "missing":
+            msg, value = "is required", ...
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        if hide_tables and isinstance(value, dict) and err["type"] != "extra_forbidden":
+            value = ...
+        out.append((loc, value, msg))
+    return out
+
+
+def validation_problems(
+    exc: Any,
+    file: str | Callable[[tuple], str] = "",
+    *,
+    prefix: tuple = (),
+    kind: str = "field",
+    hint_fields: Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
+    renamed: Mapping[str, str] | None = None,
+    hide_tables: bool = True,
+) -> list[Problem]:
+    """The problems of a pydantic ``ValidationError``, one :class:`Problem` each.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+    file : str or callable
+        The file the validated data came from, or a function of a problem's full location
+        giving it (when the data was merged from several files).
+    prefix : tuple
+        Location of the validated data in its file, put before each problem's location.
+    kind, hint_fields, renamed, hide_tables
+        As in :func:`validation_issues` (``hint_fields`` is called with the location without
+        ``prefix``).
+
+    Returns
+    -------
+    list of Problem
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel, ConfigDict, ValidationError
+    >>> class Model(BaseModel):
+    ...     model_config = ConfigDict(extra="forbid")
+    ...     discount_rate: float = 0.06
+    >>> try:
+    ...     Model.model_validate({"discount_rat": 0.05})
+    ... except ValidationError as exc:
+    ...     print(validation_problems(exc, "s.toml", prefix=("model",),
+    ...                               hint_fields=list(Model.model_fields))[0])
+    s.toml: model.discount_rat = 0.05: unknown field; did you mean 'discount_rate'?
+    """
+    issues = validation_issues(
+        exc, kind=kind, hint_fields=hint_fields, renamed=renamed, hide_tables=hide_tables
+    )
+    out = []
+    for loc, value, msg in issues:
+        full = (*prefix, *loc)
+        where = file(full) if callable(file) else file
+        out.append(Problem(where, location_text(full), msg, value))
+    return out

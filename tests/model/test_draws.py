@@ -17,12 +17,12 @@ from benefitshare.model.draws import (
     SAMPLERS,
     DrawSource,
     Factor,
-    UncertainInput,
     correlation_columns,
     frozen_distribution,
     split_columns,
     uncertain_factors,
 )
+from benefitshare.scenario.uncertainty import UncertainInput
 
 DRAWS = 256
 

@@ -11,6 +11,7 @@ import pytest
 import benefitshare as bs
 from benefitshare.glossary import M2_PER_MU, TAXES
 from benefitshare.model import taxes
+from benefitshare.regime import VAT_CATEGORY_RATE, load_tax_regime, regime_schedule
 from benefitshare.scenario.load import scenario_from_dict
 
 YEARS = np.arange(2026, 2031)
@@ -20,7 +21,7 @@ YEARS = np.arange(2026, 2031)
 
 
 def test_every_regime_value_carries_a_reference_and_a_confidence_label():
-    regime = taxes.load_tax_regime()
+    regime = load_tax_regime()
     for name, param in regime.items():
         assert param.reference.strip(), name
         assert param.confidence in {
@@ -36,30 +37,28 @@ def test_every_regime_value_carries_a_reference_and_a_confidence_label():
 
 
 def test_regime_holds_the_statutory_central_shares_and_rates():
-    assert list(taxes.regime_schedule("central_share.vat", np.array([2015, 2016, 2030]))) == [
+    assert list(regime_schedule("central_share.vat", np.array([2015, 2016, 2030]))) == [
         0.75,
         0.5,
         0.5,
     ]
-    assert list(taxes.regime_schedule("central_share.cit", np.array([2003, 2004]))) == [0.5, 0.6]
-    assert taxes.regime_schedule("rates.vat_goods", YEARS)[0] == 0.13
-    assert taxes.regime_schedule("rates.cit_standard", YEARS)[0] == 0.25
-    assert taxes.regime_schedule("rates.cit_high_tech", YEARS)[0] == 0.15
+    assert list(regime_schedule("central_share.cit", np.array([2003, 2004]))) == [0.5, 0.6]
+    assert regime_schedule("rates.vat_goods", YEARS)[0] == 0.13
+    assert regime_schedule("rates.cit_standard", YEARS)[0] == 0.25
+    assert regime_schedule("rates.cit_high_tech", YEARS)[0] == 0.15
 
 
 def test_slpe_rate_is_five_percent_until_2027_and_twenty_from_2028():
     years = np.arange(2026, 2030)
+    np.testing.assert_allclose(regime_schedule("rates.cit_slpe", years), [0.05, 0.05, 0.2, 0.2])
     np.testing.assert_allclose(
-        taxes.regime_schedule("rates.cit_slpe", years), [0.05, 0.05, 0.2, 0.2]
-    )
-    np.testing.assert_allclose(
-        taxes.regime_schedule("rates.slpe_local_relief", years), [0.5, 0.5, 0.0, 0.0]
+        regime_schedule("rates.slpe_local_relief", years), [0.5, 0.5, 0.0, 0.0]
     )
 
 
 def test_a_regime_schedule_that_starts_after_the_model_raises():
     with pytest.raises(ValueError, match="schedule starts in 2023 but the model starts in 2020"):
-        taxes.regime_schedule("rates.slpe_income_threshold_yuan", np.arange(2020, 2025))
+        regime_schedule("rates.slpe_income_threshold_yuan", np.arange(2020, 2025))
 
 
 # ------------------------------------------------------------------------------------ formulas
@@ -121,13 +120,10 @@ def test_pit_and_surcharges():
     vat = np.array([100.0])
     np.testing.assert_allclose(taxes.surcharge_yuan(vat, 0.07), [7.0])
     np.testing.assert_allclose(taxes.surcharge_yuan(vat, 0.07, relief=0.5), [3.5])
-    umt = {
-        c: taxes.regime_schedule(f"rates.umt_{c}", YEARS)[0]
-        for c in ("city", "county_town", "other")
-    }
+    umt = {c: regime_schedule(f"rates.umt_{c}", YEARS)[0] for c in ("city", "county_town", "other")}
     assert umt == {"city": 0.07, "county_town": 0.05, "other": 0.01}
-    assert taxes.regime_schedule("rates.edu", YEARS)[0] == 0.03
-    assert taxes.regime_schedule("rates.local_edu", YEARS)[0] == 0.02
+    assert regime_schedule("rates.edu", YEARS)[0] == 0.03
+    assert regime_schedule("rates.local_edu", YEARS)[0] == 0.02
 
 
 def test_property_tax_on_the_cost_basis_while_in_use():
@@ -165,10 +161,12 @@ def test_land_transfer_is_paid_once_in_the_start_year():
 
 
 def test_vat_category_rates_map_to_the_regime():
-    assert {
-        taxes.regime_schedule(f"rates.{v}", YEARS)[0] for v in taxes.VAT_CATEGORY_RATE.values()
-    } == {0.13, 0.09, 0.06}
-    assert taxes.VAT_CATEGORY_RATE["services"] == "vat_services"
+    assert {regime_schedule(f"rates.{v}", YEARS)[0] for v in VAT_CATEGORY_RATE.values()} == {
+        0.13,
+        0.09,
+        0.06,
+    }
+    assert VAT_CATEGORY_RATE["services"] == "vat_services"
 
 
 # ------------------------------------------------------------------------------------ end to end

@@ -19,7 +19,7 @@ from rule_helpers import make_context, pool_of
 import benefitshare as bs
 from benefitshare.rules import apply_mechanism
 from benefitshare.rules.mechanism import call_rule
-from benefitshare.scenario.load import RuleSpec
+from benefitshare.rules.spec import RuleSpec
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 MONEY_ATOL_YUAN = 0.01

@@ -17,7 +17,7 @@ import benefitshare as bs
 from benefitshare.errors import RuleError
 from benefitshare.rules import RuleContext, apply_mechanism, get_rule, validate_params
 from benefitshare.rules.mechanism import call_rule, clause_masks
-from benefitshare.scenario.load import Clause, RuleSpec
+from benefitshare.rules.spec import Clause, RuleSpec
 
 
 def split(rule: str, pool: np.ndarray, ctx: RuleContext, **params) -> dict[str, np.ndarray]:

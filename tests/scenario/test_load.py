@@ -17,7 +17,8 @@ import pytest
 from conftest import DATA, SCENARIOS
 
 import benefitshare as bs
-from benefitshare.scenario.load import RENAMED_KEYS, json_schema, parse_override, scenario_from_dict
+from benefitshare.scenario.load import json_schema, parse_override, scenario_from_dict
+from benefitshare.scenario.messages import RENAMED_KEYS
 
 TINY_TOML = (DATA / "tiny.toml").read_text("utf-8")
 TINY_CSV = (DATA / "tiny_projects.csv").read_text("utf-8")
@@ -318,6 +319,29 @@ def test_every_renamed_key_names_its_new_name(tmp_path, old, place):
     msg = error_of(write(tmp_path, toml))
     assert f"{old} = 1: unknown field; it was renamed to {RENAMED_KEYS[old]!r}" in msg
     assert set(RENAMED_KEYS) == {"discount", "project_file", "projects_csv", "split_rules", "ratio"}
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        # a table of sections keyed by id: the hint comes from the section's fields
+        (
+            {"parks.coop.hostt": "shenzhen"},
+            "parks.coop.hostt = 'shenzhen': unknown field; did you mean 'host'?",
+        ),
+        ({"sectors.mfg.zzz": 1}, "sectors.mfg.zzz = 1: unknown field (allowed: name, emerging"),
+        # a renamed key is named only where its new name is allowed
+        (
+            {"statistics.ratio": 1},
+            "statistics.ratio = 1: unknown field; it was renamed to 'shares'",
+        ),
+        ({"model.ratio": 1}, "model.ratio = 1: unknown field (allowed: start_year"),
+        ({"rules[0].clauses": [{"rule": "host_keeps_all", "scop": {}}]}, "did you mean 'scope'?"),
+    ],
+)
+def test_an_unknown_key_is_answered_with_the_fields_of_its_own_section(override, expected):
+    msg = error_of(DATA / "tiny.toml", override)
+    assert expected in msg, msg
 
 
 def test_statistics_by_equity_needs_a_platform(tmp_path):

@@ -152,7 +152,7 @@ class _Problem:
         """Metrics of each candidate; all uncached ones are evaluated in one engine run."""
         from benefitshare.model.run import run
         from benefitshare.rules import validate_params
-        from benefitshare.scenario.load import RuleSpec
+        from benefitshare.rules.spec import RuleSpec
 
         keys = [tuple(sorted((k, float(v)) for k, v in pt.items())) for pt in points]
         todo = [i for i, key in enumerate(keys) if key not in self.cache]
@@ -185,7 +185,7 @@ class _Problem:
         if not hasattr(self, "_baseline"):
             # a run of "host keeps all" (partner share 0 of a ratio) gives the rule-free quantities
             from benefitshare.model.run import run
-            from benefitshare.scenario.load import RuleSpec
+            from benefitshare.rules.spec import RuleSpec
 
             spec = RuleSpec(name="host_keeps_all", rule="host_keeps_all")
             scn = dataclasses.replace(

@@ -402,7 +402,7 @@ def game_from_flows(
 
 
 def host_keeps_all_spec():
-    from benefitshare.scenario.load import RuleSpec
+    from benefitshare.rules.spec import RuleSpec
 
     return RuleSpec(name="host_keeps_all", rule="host_keeps_all")
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from benefitshare.glossary import LOCAL_TIERS, M2_PER_MU, TAXES
 from benefitshare.model import taxes
+from benefitshare.regime import regime_schedule
 
 __all__ = ["available", "fiscal_numba"]
 
@@ -284,7 +285,7 @@ def fiscal_numba(scenario, inp, n_draws, subsets=None):
         a = np.asarray(inp[name], dtype=np.float64)
         return np.ascontiguousarray(np.broadcast_to(a.reshape(a.shape[0]), (D,)))
 
-    rs = lambda name: np.ascontiguousarray(taxes.regime_schedule(name, years), dtype=np.float64)  # noqa: E731
+    rs = lambda name: np.ascontiguousarray(regime_schedule(name, years), dtype=np.float64)  # noqa: E731
     from benefitshare.model.economy import growth_index
 
     gidx = np.ascontiguousarray(

@@ -17,6 +17,7 @@ from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
 from benefitshare.model import coalitions as bargaining
 from benefitshare.model import economy, ledgers, taxes, tiers
 from benefitshare.model.draws import apply_draws
+from benefitshare.regime import VAT_CATEGORY_RATE, regime_schedule
 from benefitshare.rules import PoolCache, RuleContext, apply_mechanism, tax_subsets
 from benefitshare.schedules import expand_payments, expand_steps
 
@@ -71,8 +72,7 @@ def central_inputs(scenario) -> dict[str, np.ndarray]:
     proj = scenario.projects
     years = scenario.years
     regime_rates = {
-        cat: taxes.regime_schedule(f"rates.{name}", years)
-        for cat, name in taxes.VAT_CATEGORY_RATE.items()
+        cat: regime_schedule(f"rates.{name}", years) for cat, name in VAT_CATEGORY_RATE.items()
     }
 
     def col(values, dtype=float):
@@ -80,9 +80,7 @@ def central_inputs(scenario) -> dict[str, np.ndarray]:
 
     parks = [spec.parks[p] for p in proj.park]
     sectors = [spec.sectors[s] for s in proj.sector]
-    umt = {
-        c: taxes.regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")
-    }
+    umt = {c: regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")}
     add = [
         r.additionality if r.additionality is not None else s.additionality
         for r, s in zip(proj.rows, sectors, strict=True)
@@ -242,7 +240,7 @@ def _park_matrix(spec, proj) -> np.ndarray:
 
 def _tier_schedules(spec, years) -> tuple[np.ndarray, np.ndarray]:
     """Central share and provincial share of the local part, each (T, Y)."""
-    central = np.stack([taxes.regime_schedule(f"central_share.{t}", years) for t in TAXES])
+    central = np.stack([regime_schedule(f"central_share.{t}", years) for t in TAXES])
     provincial = np.stack(
         [
             expand_steps(spec.tiers.provincial_share[t], years)
@@ -295,7 +293,7 @@ def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=
     )
 
     # Stage 3: taxes (each (D, P, Y), scaled by landing)
-    rs = lambda name: taxes.regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
+    rs = lambda name: regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
     relief = np.where(inp["slpe"], rs("rates.slpe_local_relief"), 0.0)
     rate = taxes.cit_rate(
         taxable,

@@ -15,14 +15,13 @@ registered by name with a pydantic model of their parameters.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from benefitshare.errors import RuleError
+from benefitshare.errors import RuleError, did_you_mean, unknown_name, validation_issues
 
 __all__ = [
     "RuleContext",
@@ -79,7 +78,7 @@ class RuleContext:
         Cost kind -> (D, K, Y) array of what each party pays [yuan/year], including the land
         acquisition of each project borne by its host.
     standalone_dky : ndarray, shape (D, K, Y), optional
-        Each party's revenue without the agreement [yuan/year] (product.md §3.3).
+        Each party's revenue without the agreement [yuan/year] (docs/model.md §3.6).
     outside_pool_net_dky : ndarray, shape (D, K, Y), optional
         Each party's net flows outside the pool: local revenue it keeps, dividends, less its
         costs [yuan/year].
@@ -88,7 +87,7 @@ class RuleContext:
     discount_factors_ky : ndarray, shape (K, Y), optional
         Each party's discount factors.
     coalition_game : callable, optional
-        Returns the parties' :class:`~benefitshare.bargaining.CoalitionGame` (computed on first
+        Returns the parties' :class:`~benefitshare.rules.games.CoalitionGame` (computed on first
         use); bargaining rules need it.
     """
 
@@ -196,37 +195,43 @@ def get_rule(name: str) -> RuleDef:
     try:
         return SPLIT_RULES[name]
     except KeyError:
-        hint = difflib.get_close_matches(name, list(SPLIT_RULES), n=1)
-        extra = f"; did you mean {hint[0]!r}?" if hint else ""
+        hint = did_you_mean(name, SPLIT_RULES)
+        extra = f"; did you mean {hint!r}?" if hint else ""
         raise RuleError(
             f"unknown rule {name!r}{extra} (valid: {', '.join(sorted(SPLIT_RULES))})"
         ) from None
 
 
 def validate_params(
-    name: str, params: Mapping[str, Any], spec=None
+    name: str, params: Mapping[str, Any], spec=None, *, renamed: Mapping[str, str] | None = None
 ) -> list[tuple[tuple, Any, str]]:
-    """Problems with a rule's parameters as ``(location, value, message)``; empty when valid."""
+    """Problems with a rule's parameters as ``(location, value, message)``; empty when valid.
+
+    Parameters
+    ----------
+    name : str
+        A registered rule.
+    params : mapping
+        Its parameters, as written in the scenario.
+    spec : ScenarioSpec, optional
+        The scenario, for the rule's cross-checks (parties named in shares, years in the
+        horizon); without it only the parameters themselves are checked.
+    renamed : mapping of str to str, optional
+        Parameters that were renamed (old -> new), answered with their new name.
+    """
     rule = get_rule(name)
     if rule.params_model is None:
         return []
     try:
         model = rule.params_model.model_validate(dict(params))
     except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                fields = list(rule.params_model.model_fields)
-                hint = difflib.get_close_matches(str(err["loc"][-1]), fields, n=1)
-                msg = "unknown parameter" + (
-                    f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(fields)})"
-                )
-            elif err["type"] == "finite_number":
-                msg = "must be a finite number (NaN and infinity are not allowed)"
-            value = err.get("input", ...) if err["type"] != "missing" else ...
-            out.append((tuple(err["loc"]), value, msg))
-        return out
+        return validation_issues(
+            exc,
+            kind="parameter",
+            hint_fields=list(rule.params_model.model_fields),
+            renamed=renamed,
+            hide_tables=False,
+        )
     return model.check(spec) if spec is not None else []
 
 
@@ -249,17 +254,7 @@ def check_shares(
     parties = list(spec.parties)
     for pid in shares:
         if pid not in parties:
-            hint = difflib.get_close_matches(pid, parties, n=1)
-            out.append(
-                (
-                    loc + (pid,),
-                    pid,
-                    "unknown party"
-                    + (
-                        f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(parties)}"
-                    ),
-                )
-            )
+            out.append((loc + (pid,), pid, unknown_name("party", pid, parties)))
     total = sum(shares.values())
     if abs(total - 1.0) > 1e-9:
         out.append((loc, dict(shares), f"shares must sum to 1 (they sum to {total:.6g})"))

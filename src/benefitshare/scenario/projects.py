@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from benefitshare.errors import Problem, ScenarioError
-from benefitshare.io import files as _io
+from benefitshare.errors import Problem, ScenarioError, did_you_mean, validation_issues
+from benefitshare.io import files as files_io
 
 __all__ = ["ProjectRow", "ProjectTable", "load_projects", "PROJECT_COLUMNS"]
 
@@ -159,20 +159,18 @@ def load_projects(path: Path, *, display: str | None = None) -> ProjectTable:
         unknown or missing columns, and duplicate project ids.
     """
     name = display or str(path)
-    header, raw_rows = _io.read_csv_rows(path, display=name)
+    header, raw_rows = files_io.read_csv_rows(path, display=name)
     problems: list[Problem] = []
-    import difflib
-
     for col in header:
         if col not in PROJECT_COLUMNS:
-            hint = difflib.get_close_matches(col, PROJECT_COLUMNS, n=1)
+            hint = did_you_mean(col, PROJECT_COLUMNS)
             problems.append(
                 Problem(
                     name,
                     f"line 1, column {col}",
                     "unknown column"
                     + (
-                        f"; did you mean {hint[0]!r}?"
+                        f"; did you mean {hint!r}?"
                         if hint
                         else f"; allowed: {', '.join(PROJECT_COLUMNS)}"
                     ),
@@ -198,15 +196,11 @@ def load_projects(path: Path, *, display: str | None = None) -> ProjectTable:
         try:
             row = ProjectRow.model_validate(data)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                col = ".".join(str(x) for x in err["loc"]) or "row"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "finite_number":
-                    msg = "must be a finite number (NaN and infinity are not allowed)"
-                value = raw.get(col, ...) if err["type"] != "missing" else ...
-                where = (
-                    f"line {line} ({pid}), column {col}" if err["loc"] else f"line {line} ({pid})"
-                )
+            for loc, value, msg in validation_issues(
+                exc, kind="column", hint_fields=PROJECT_COLUMNS
+            ):
+                col = ".".join(str(x) for x in loc)
+                where = f"line {line} ({pid}), column {col}" if col else f"line {line} ({pid})"
                 problems.append(Problem(name, where, msg, value))
             continue
         if row.project_id in seen:

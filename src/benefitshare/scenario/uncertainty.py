@@ -1,0 +1,294 @@
+"""The ``[uncertainty]`` section of a scenario: uncertain inputs, distributions, correlation.
+
+The schema of what is uncertain (docs/model.md §5): each input names a target (a project column,
+a park or sector field, a model setting), an optional filter (sectors, parks, groups, projects),
+how a draw is applied (``multiply``, ``add`` or ``replace`` the value in the file), a
+distribution and whether each selected project gets its own draw; inputs may be rank-correlated
+through a Gaussian copula. It sits in the scenario layer; sampling the draws and applying them to
+the model inputs is :mod:`benefitshare.model.draws`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from benefitshare.errors import did_you_mean
+from benefitshare.rules.spec import StrictModel
+
+__all__ = [
+    "Distribution",
+    "UncertainInput",
+    "Correlation",
+    "UncertaintySpec",
+    "TARGETS",
+    "normal_correlation",
+]
+
+#: Targets an uncertain input can act on -> (pipeline input name, kind, (low, high) allowed range).
+#: ``kind`` is "project" (per project column), "park" (per park field mapped to projects),
+#: "sector" (per sector field mapped to projects) or "model" (scenario wide).
+TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
+    "projects.investment_yuan": ("investment_yuan", "project", (1e-9, math.inf), False),
+    "projects.output_per_fixed_asset": ("output_per_fixed_asset", "project", (0.0, 50.0), False),
+    "projects.value_added_rate": ("value_added_rate", "project", (0.0, 1.0), False),
+    "projects.profit_margin": ("profit_margin", "project", (-1.0, 1.0), False),
+    "projects.wage_share": ("wage_share", "project", (0.0, 1.0), False),
+    "projects.land_mu": ("land_mu", "project", (0.0, math.inf), False),
+    "projects.building_value_yuan": ("building_value_yuan", "project", (0.0, math.inf), False),
+    "projects.rebate_rate": ("rebate_rate", "project", (0.0, 1.0), False),
+    "projects.pre_move_annual_tax_yuan": (
+        "pre_move_annual_tax_yuan",
+        "project",
+        (0.0, math.inf),
+        False,
+    ),
+    "projects.additionality": ("additionality", "project", (0.0, 1.0), False),
+    "projects.landing_probability": ("landing", "project", (0.0, 1.0), False),
+    "projects.start_year": ("start_year", "project", (1900, 2200), True),
+    "projects.construction_years": ("construction_years", "project", (1, 10), True),
+    "projects.ramp_up_years": ("ramp_up_years", "project", (1, 20), True),
+    "projects.rebate_years": ("rebate_years", "project", (0, 60), True),
+    "parks.county_share": ("county_share", "park", (0.0, 1.0), False),
+    "parks.land_use_tax_yuan_per_m2": ("land_use_tax_yuan_per_m2", "park", (0.0, 30.0), False),
+    "parks.land_price_yuan_per_mu": ("land_price_yuan_per_mu", "park", (0.0, math.inf), False),
+    "parks.land_acquisition_cost_yuan_per_mu": (
+        "land_acquisition_cost_yuan_per_mu",
+        "park",
+        (0.0, math.inf),
+        False,
+    ),
+    "sectors.additionality": ("additionality", "sector", (0.0, 1.0), False),
+    "model.sales_growth_rate": ("sales_growth_rate", "model", (-0.5, 0.5), False),
+    "model.pit_effective_rate": ("pit_effective_rate", "model", (0.0, 1.0), False),
+    "model.property_tax_deduction_rate": (
+        "property_tax_deduction_rate",
+        "model",
+        (0.1, 0.3),
+        False,
+    ),
+    "model.depreciation_years": ("depreciation_years", "model", (1.0, 60.0), False),
+    "platform.return_on_capital_rate": ("return_on_capital_rate", "model", (-1.0, 1.0), False),
+}
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Distribution(StrictModel):
+    """A distribution by name with its parameters.
+
+    ============ ===================================== =========================================
+    name         params                                scipy.stats
+    ============ ===================================== =========================================
+    uniform      low, high                             uniform(loc=low, scale=high-low)
+    triangular   low, mode, high                       triang
+    normal       mean, sd                              norm
+    truncnormal  mean, sd, low, high                   truncnorm
+    lognormal    median, sigma (of the log)            lognorm(s=sigma, scale=median)
+    beta         a, b, low=0, high=1                   beta
+    bernoulli    p (default: the project's landing     bernoulli
+                 probability)
+    discrete     values, probabilities                 rv_discrete
+    ============ ===================================== =========================================
+    """
+
+    name: Literal[
+        "uniform",
+        "triangular",
+        "normal",
+        "truncnormal",
+        "lognormal",
+        "beta",
+        "bernoulli",
+        "discrete",
+    ]
+    params: dict[str, Finite | list[Finite]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Distribution:
+        need = {
+            "uniform": {"low", "high"},
+            "triangular": {"low", "mode", "high"},
+            "normal": {"mean", "sd"},
+            "truncnormal": {"mean", "sd", "low", "high"},
+            "lognormal": {"median", "sigma"},
+            "beta": {"a", "b"},
+            "bernoulli": set(),
+            "discrete": {"values", "probabilities"},
+        }[self.name]
+        optional = {"beta": {"low", "high"}, "bernoulli": {"p"}}.get(self.name, set())
+        keys = set(self.params)
+        if not need <= keys:
+            raise ValueError(
+                f"{self.name} needs parameters {sorted(need)}; missing {sorted(need - keys)}"
+            )
+        extra = keys - need - optional
+        if extra:
+            raise ValueError(
+                f"{self.name} takes parameters {sorted(need | optional)}; unknown {sorted(extra)}"
+            )
+        p = self.params
+        scalar = {k: v for k, v in p.items() if not isinstance(v, list)}
+        lists = {k for k, v in p.items() if isinstance(v, list)}
+        if self.name != "discrete" and lists:
+            raise ValueError(f"parameters {sorted(lists)} must be numbers")
+        if self.name in ("uniform", "truncnormal", "triangular") and scalar["low"] > scalar["high"]:
+            raise ValueError(f"low ({scalar['low']}) must not exceed high ({scalar['high']})")
+        if self.name == "triangular" and not scalar["low"] <= scalar["mode"] <= scalar["high"]:
+            raise ValueError("mode must lie between low and high")
+        if self.name in ("normal", "truncnormal") and scalar["sd"] < 0:
+            raise ValueError(f"sd must be >= 0, got {scalar['sd']}")
+        if (
+            self.name == "truncnormal"
+            and scalar["sd"] > 0
+            and not scalar["low"] <= scalar["mean"] <= scalar["high"]
+        ):
+            raise ValueError("mean must lie between low and high")
+        if self.name == "lognormal" and (scalar["median"] <= 0 or scalar["sigma"] < 0):
+            raise ValueError("lognormal needs median > 0 and sigma >= 0")
+        if self.name == "beta":
+            if scalar["a"] <= 0 or scalar["b"] <= 0:
+                raise ValueError("beta needs a > 0 and b > 0")
+            if scalar.get("low", 0.0) > scalar.get("high", 1.0):
+                raise ValueError("low must not exceed high")
+        if self.name == "bernoulli" and "p" in scalar and not 0 <= scalar["p"] <= 1:
+            raise ValueError(f"p must be between 0 and 1, got {scalar['p']}")
+        if self.name == "discrete":
+            values, probs = p["values"], p["probabilities"]
+            if (
+                not isinstance(values, list)
+                or not isinstance(probs, list)
+                or len(values) != len(probs)
+                or not values
+            ):
+                raise ValueError(
+                    "values and probabilities must be lists of the same, non-zero length"
+                )
+            if any(q < 0 for q in probs) or abs(sum(probs) - 1.0) > 1e-9:
+                raise ValueError(
+                    f"probabilities must be non-negative and sum to 1 (they sum to {sum(probs):.6g})"
+                )
+        return self
+
+
+class UncertainInput(StrictModel):
+    """One uncertain input."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+    target: str
+    distribution: Distribution
+    apply: Literal["multiply", "add", "replace"] = "multiply"
+    independent: bool = Field(
+        False, description="One draw per selected project instead of one shared draw."
+    )
+    sectors: list[str] | None = None
+    parks: list[str] | None = None
+    groups: list[str] | None = None
+    projects: list[str] | None = None
+    description: str = ""
+
+    @property
+    def target_spec(self) -> tuple[str, str, tuple[float, float], bool]:
+        """What the target is: ``TARGETS[target]``, as (model input, kind, range, whole)."""
+        return TARGETS[self.target]
+
+    @model_validator(mode="after")
+    def _target(self) -> UncertainInput:
+        if self.target not in TARGETS:
+            hint = did_you_mean(self.target, TARGETS)
+            raise ValueError(
+                f"unknown target {self.target!r}"
+                + (f"; did you mean {hint!r}?" if hint else f"; valid: {', '.join(TARGETS)}")
+            )
+        _, kind, _, _ = TARGETS[self.target]
+        if kind == "model" and (
+            self.independent or self.sectors or self.parks or self.groups or self.projects
+        ):
+            raise ValueError(
+                f"{self.target} is scenario wide: it takes no filters and cannot be independent"
+            )
+        if self.distribution.name == "bernoulli" and self.target != "projects.landing_probability":
+            raise ValueError(
+                "a bernoulli distribution is for projects.landing_probability (whether a project lands)"
+            )
+        if (
+            self.target == "projects.landing_probability"
+            and self.distribution.name == "bernoulli"
+            and self.apply != "replace"
+        ):
+            raise ValueError("landing draws replace the landing probability: use apply = 'replace'")
+        return self
+
+
+class Correlation(StrictModel):
+    """Rank (Spearman) correlation between shared-draw inputs, by a Gaussian copula."""
+
+    names: list[str] = Field(min_length=2)
+    matrix: list[list[Finite]]
+
+    @model_validator(mode="after")
+    def _psd(self) -> Correlation:
+        n = len(self.names)
+        m = np.asarray(self.matrix, dtype=float)
+        if m.shape != (n, n):
+            raise ValueError(f"matrix must be {n} x {n} to match names, got {m.shape}")
+        if not np.allclose(m, m.T):
+            raise ValueError("matrix must be symmetric")
+        if not np.allclose(np.diag(m), 1.0):
+            raise ValueError("matrix must have ones on the diagonal")
+        if np.any(np.abs(m) > 1):
+            raise ValueError("correlations must lie between -1 and 1")
+        eig = np.linalg.eigvalsh(normal_correlation(m))
+        if eig.min() < -1e-10:
+            raise ValueError(
+                f"matrix is not positive semi-definite (smallest eigenvalue {eig.min():.3g}): "
+                "these correlations cannot hold together"
+            )
+        if len(set(self.names)) != n:
+            raise ValueError("names must be distinct")
+        return self
+
+    def normal_matrix(self) -> np.ndarray:
+        """The Pearson correlation of the Gaussian copula that gives these rank correlations."""
+        return normal_correlation(np.asarray(self.matrix, dtype=float))
+
+
+class UncertaintySpec(StrictModel):
+    """The ``[uncertainty]`` section."""
+
+    sampler: Literal["mc", "lhs", "sobol"] = "lhs"
+    chunk_draws: Annotated[int, Field(ge=1, le=100_000)] = 512
+    keep_draws: Annotated[int, Field(ge=1)] = 100_000
+    keep_paths: Annotated[int, Field(ge=1)] = 2_000
+    inputs: list[UncertainInput] = Field(default_factory=list)
+    correlation: Correlation | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> UncertaintySpec:
+        names = [i.name for i in self.inputs]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"input names must be unique; repeated: {sorted(dup)}")
+        if self.correlation is not None:
+            by = {i.name: i for i in self.inputs}
+            for n in self.correlation.names:
+                if n not in by:
+                    raise ValueError(
+                        f"correlation names unknown input {n!r}; inputs: {', '.join(names)}"
+                    )
+                if by[n].independent:
+                    raise ValueError(
+                        f"correlation needs shared-draw inputs; {n!r} has independent = true"
+                    )
+        return self
+
+
+def normal_correlation(spearman: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the Gaussian copula giving a Spearman rank correlation.
+
+    ``rho = 2 sin(pi rho_s / 6)`` (Kruskal 1958).
+    """
+    return 2.0 * np.sin(np.pi * np.asarray(spearman) / 6.0)
