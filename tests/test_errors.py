@@ -12,6 +12,7 @@ from benefitshare.errors import (
     Problem,
     ScenarioError,
     did_you_mean,
+    fields_at,
     location_text,
     unknown_key,
     unknown_name,
@@ -33,6 +34,7 @@ class Outer(BaseModel):
     steps: dict[int, float] | float = 0.0
     inner: Inner = Field(default_factory=Inner)
     items: list[Inner] = Field(default_factory=list)
+    by_id: dict[str, Inner] = Field(default_factory=dict)
 
 
 def issues(raw: dict, **kwargs) -> list[tuple[tuple, object, str]]:
@@ -62,7 +64,17 @@ def test_an_unknown_key_gets_a_hint_from_its_own_table_or_its_new_name():
         "unknown field; it was renamed to 'name'",
     )
     [(loc, value, msg)] = issues({"name": "x", "zzz": 1}, kind="parameter", hint_fields=hint)
-    assert msg == "unknown parameter (allowed: name, steps, inner, items)"
+    assert msg == "unknown parameter (allowed: name, steps, inner, items, by_id)"
+
+
+def test_the_fields_allowed_at_a_location_follow_lists_and_tables_keyed_by_id():
+    assert fields_at(Outer, ("zzz",))[:2] == ["name", "steps"]
+    assert fields_at(Outer, ("items", 3, "rat")) == ["rate"]
+    assert fields_at(Outer, ("by_id", "a", "rat")) == ["rate"]
+    assert fields_at(Outer, ("by_id", "a")) == []  # any id is allowed
+    assert fields_at(Outer, ("steps", "2026", "x")) == []
+    [(_, _, msg)] = issues({"name": "x", "by_id": {"a": {"rat": 1}}}, hint_fields=Outer)
+    assert msg == "unknown field; did you mean 'rate'?"
 
 
 def test_missing_wrong_type_non_finite_and_union_errors_read_plainly():

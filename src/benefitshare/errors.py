@@ -13,6 +13,7 @@ unknown key; :func:`did_you_mean` and :func:`unknown_name` are the one spelling 
 from __future__ import annotations
 
 import difflib
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "unknown_name",
     "unknown_key",
     "location_text",
+    "fields_at",
     "validation_issues",
     "validation_problems",
     "NOT_FINITE",
@@ -162,6 +164,47 @@ def location_text(loc: Iterable[object]) -> str:
     return out
 
 
+def _is_model(ann: Any) -> bool:
+    return isinstance(ann, type) and hasattr(ann, "model_fields")
+
+
+def _unwrap_model(ann: Any) -> Any:
+    """The pydantic model in an annotation (``Model``, ``list[Model]``, ``Model | None``, the
+    values of ``dict[str, Model]``), or ``None``."""
+    if _is_model(ann):
+        return ann
+    args = typing.get_args(ann)
+    if typing.get_origin(ann) is dict and args:
+        return _unwrap_model(args[1])
+    for a in args:
+        m = _unwrap_model(a)
+        if m is not None:
+            return m
+    return None
+
+
+def fields_at(model: Any, loc: tuple) -> list[str]:
+    """The keys allowed in the table that holds ``loc``, in a pydantic ``model``.
+
+    Walks the model's fields along ``loc``: list indices are skipped, and so is the id of an
+    entry of a table of models keyed by id (``parks.coop``). Empty when the keys there are free:
+    ``fields_at(ScenarioSpec, ("parks", "coop", "hostt"))`` gives the fields of a park.
+    """
+    keyed = False  # the last field was a table of models keyed by id
+    for part in loc[:-1]:
+        if isinstance(part, int) or keyed:
+            keyed = False
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        keyed = typing.get_origin(field.annotation) is dict
+        model = _unwrap_model(field.annotation)
+        if model is None:
+            return []
+    return [] if keyed else list(model.model_fields)
+
+
 #: Pydantic error types that only say the value has the wrong type, with what to give instead.
 _WRONG_TYPE = {
     "dict_type": "a table (such as year steps { 2026 = 0.5 })",
@@ -215,7 +258,7 @@ def validation_issues(
     exc: Any,
     *,
     kind: str = "field",
-    hint_fields: Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
+    hint_fields: type | Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
     renamed: Mapping[str, str] | None = None,
     hide_tables: bool = True,
 ) -> list[tuple[tuple, object, str]]:
@@ -226,9 +269,10 @@ def validation_issues(
     exc : pydantic.ValidationError
     kind : str
         What a key is called in messages: ``"field"``, ``"parameter"``, ``"column"``.
-    hint_fields : sequence of str, or callable, optional
+    hint_fields : pydantic model class, sequence of str, or callable, optional
         The keys allowed where an unknown key was found, for the "did you mean" hint or the
-        list of allowed keys: a fixed list, or a function of the key's location.
+        list of allowed keys: the validated model (the keys of the table the key is in, see
+        :func:`fields_at`), a fixed list, or a function of the key's location.
     renamed : mapping of str to str, optional
         Keys that were renamed (old -> new): an old key is answered with its new name.
     hide_tables : bool
@@ -245,7 +289,12 @@ def validation_issues(
         value = err.get("input", ...)
         if err["type"] == "extra_forbidden":
             key = loc[-1] if loc else ""
-            names = hint_fields(loc) if callable(hint_fields) else hint_fields
+            if _is_model(hint_fields):
+                names = fields_at(hint_fields, loc)
+            elif callable(hint_fields):
+                names = hint_fields(loc)
+            else:
+                names = hint_fields
             if renamed and key in renamed and (not names or renamed[key] in names):
                 msg = f"unknown {kind}; it was renamed to {renamed[key]!r}"
             else:
@@ -268,7 +317,7 @@ def validation_problems(
     *,
     prefix: tuple = (),
     kind: str = "field",
-    hint_fields: Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
+    hint_fields: type | Sequence[str] | Callable[[tuple], Sequence[str] | None] | None = None,
     renamed: Mapping[str, str] | None = None,
     hide_tables: bool = True,
 ) -> list[Problem]:
@@ -299,8 +348,7 @@ def validation_problems(
     >>> try:
     ...     Model.model_validate({"discount_rat": 0.05})
     ... except ValidationError as exc:
-    ...     print(validation_problems(exc, "s.toml", prefix=("model",),
-    ...                               hint_fields=list(Model.model_fields))[0])
+    ...     print(validation_problems(exc, "s.toml", prefix=("model",), hint_fields=Model)[0])
     s.toml: model.discount_rat = 0.05: unknown field; did you mean 'discount_rate'?
     """
     issues = validation_issues(

@@ -10,15 +10,14 @@ allows (for a "did you mean" hint or the allowed names) and the keys that were r
 from __future__ import annotations
 
 import math
-import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from benefitshare.errors import NOT_FINITE, Problem, location_text, validation_problems
 from benefitshare.scenario.schema import ScenarioSpec
 
-__all__ = ["RENAMED_KEYS", "Origins", "allowed_fields", "spec_problems", "nonfinite_problems"]
+__all__ = ["RENAMED_KEYS", "Origins", "spec_problems", "nonfinite_problems"]
 
 #: Keys that were renamed: old name -> new name. Used to give a precise hint.
 RENAMED_KEYS: dict[str, str] = {
@@ -67,54 +66,10 @@ class Origins:
         return self.map.get((), "")
 
 
-def _unwrap_model(ann: Any) -> Any:
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    args = typing.get_args(ann)
-    origin = typing.get_origin(ann)
-    if origin is dict and args:
-        return _unwrap_model(args[1])
-    for a in args:
-        m = _unwrap_model(a)
-        if m is not None:
-            return m
-    return None
-
-
-def _model_for(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model that holds the field at ``loc``."""
-    model: Any = ScenarioSpec
-    keyed = False  # the last field was a table of models keyed by id (``[parks.coop]``)
-    for part in loc[:-1]:
-        if isinstance(part, int) or keyed:
-            keyed = False
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        keyed = typing.get_origin(field.annotation) is dict
-        model = _unwrap_model(field.annotation)
-        if model is None:
-            return None
-    return None if keyed else model
-
-
-def allowed_fields(loc: tuple) -> list[str]:
-    """The keys allowed in the table that holds ``loc`` (empty when the keys are free).
-
-    Examples
-    --------
-    >>> allowed_fields(("model", "discount_rat"))[:2]
-    ['start_year', 'end_year']
-    """
-    model = _model_for(loc)
-    return list(model.model_fields) if model is not None else []
-
-
 def spec_problems(exc: ValidationError, origins: Origins) -> list[Problem]:
     """The problems of a scenario that failed validation, each naming the file that set it."""
     return validation_problems(
-        exc, origins.file_for, hint_fields=allowed_fields, renamed=RENAMED_KEYS
+        exc, origins.file_for, hint_fields=ScenarioSpec, renamed=RENAMED_KEYS
     )
 
 
