@@ -210,6 +210,10 @@ def test_transfers_and_their_volatility(ref_cmp):
         _row(ref_cmp, "fixed_50_50_10y")["transfer_volatility"]
         > 5 * _row(ref_cmp, "fixed_50_50")["transfer_volatility"]
     )
+    # the comparison gives the same transfers (its charts read them from it)
+    c_mean, c_paths = ref_cmp.net_transfer_rdy()
+    np.testing.assert_array_equal(c_mean, mean)
+    np.testing.assert_array_equal(c_paths, paths)
 
 
 # ------------------------------------------------------------ ranking

@@ -95,6 +95,14 @@ class Comparison:
         """Expected cooperative surplus: v(N) minus the sum of standalone values [yuan]."""
         return float(self.game.surplus.mean())
 
+    def net_transfer_rdy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Net transfer from the host side to the partner city by rule and year [yuan/year].
+
+        See :func:`net_transfer_rdy`: the mean over all draws, (R, Y), and per kept path,
+        (R, D, Y), of the run compared.
+        """
+        return net_transfer_rdy(self.result)
+
     def display(self, unit: float = YUAN_PER_YI) -> pd.DataFrame:
         """The table for reading: money in 亿元 and rounded, indexed by rule.
 
