@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import benefitshare as bs  # noqa: E402
 from benefitshare.model import draws as unc  # noqa: E402
 from benefitshare.model import run as pipeline  # noqa: E402
+from benefitshare.model.inputs import central_inputs, model_setup  # noqa: E402
 from benefitshare.model.result import Accumulator  # noqa: E402
 
 
@@ -51,22 +52,23 @@ def throughput(scenario, draws: int, engine: str, repeats: int = 3) -> float:
 
 
 def _run(scenario, draws, engine):
-    # bs.run with a chosen engine: the same loop as pipeline.run, engine passed through
+    # bs.run with a chosen engine: the same loop as benefitshare.model.run.run, engine passed through
     return bs.run(scenario, draws=draws, seed=1, engine=engine, progress=False)
 
 
 def one_call_per_draw(scenario, draws: int, engine: str) -> float:
     """Wall time [s] of evaluating ``draws`` draws with one engine call per draw."""
-    base = pipeline.central_inputs(scenario)
+    setup = model_setup(scenario)
+    base = central_inputs(scenario)
     factors = unc.uncertain_factors(scenario)
     source = unc.DrawSource(sum(f.n_dims for f in factors), draws, np.random.SeedSequence(1), "lhs")
     u = source.next(draws)
     specs = list(scenario.spec.rules)
-    acc = Accumulator(scenario, [r.name for r in specs], n_draws=draws)
+    acc = Accumulator(setup, [r.name for r in specs], n_draws=draws)
     t = time.perf_counter()
     for i in range(draws):
         inputs = unc.apply_draws(base, factors, unc.split_columns(factors, u[i : i + 1]), scenario)
-        acc.add(pipeline.evaluate(scenario, inputs, specs, engine=engine))
+        acc.add(pipeline.evaluate(setup, inputs, specs, engine=engine))
     return time.perf_counter() - t
 
 
@@ -121,7 +123,7 @@ def main(argv=None) -> None:
     draws = 2_000 if args.quick else 10_000
     per_call_draws = 200 if args.quick else 1_000
     print(f"reference scenario: {P} projects x {Y} years x {R} rules")
-    engines = ["numba", "numpy"] if pipeline._kernels_available() else ["numpy"]
+    engines = ["numba", "numpy"] if pipeline.kernels_available() else ["numpy"]
     _run(scenario, 256, engines[0])  # compile and warm up
     results = {}
     for engine in engines:

@@ -17,10 +17,10 @@ from benefitshare.analysis.tornado import tornado
 from benefitshare.batch.run import sweep
 from benefitshare.batch.store import load_sweep
 from benefitshare.errors import RuleError, ScenarioError
-from benefitshare.model.coalitions import nash_split, shapley_values
 from benefitshare.model.result import Result
 from benefitshare.model.run import run
 from benefitshare.rules import SPLIT_RULES, register_rule
+from benefitshare.rules.games import nash_split, shapley_values
 from benefitshare.scenario.load import Scenario, load_scenario
 
 try:

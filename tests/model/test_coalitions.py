@@ -12,14 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import benefitshare as bs
-from benefitshare.model.coalitions import (
-    CoalitionGame,
-    coalition_values,
-    game_from_result,
-    nash_split,
-    project_to_simplex,
-    shapley_values,
-)
+from benefitshare.model.run import coalition_game as coalition_values
+from benefitshare.model.run import game_from_result
+from benefitshare.rules.games import CoalitionGame, nash_split, project_to_simplex, shapley_values
 from benefitshare.scenario.load import scenario_from_dict
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -29,6 +29,7 @@ import benefitshare as bs
 from benefitshare.glossary import COST_KINDS, TAXES
 from benefitshare.model import economy, taxes, tiers
 from benefitshare.model import run as pipeline
+from benefitshare.model.inputs import central_inputs, model_setup
 from benefitshare.rules.mechanism import call_rule
 from benefitshare.rules.trigger import METRICS
 from benefitshare.scenario.load import scenario_from_dict
@@ -342,10 +343,13 @@ def test_tiers_sum_to_the_tax(central, provincial, county, tax):
     fractions = tiers.tier_fractions(central, provincial, county)
     total = sum(np.broadcast_to(f, (1, 3, 5)) for f in fractions.values())
     np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
-    parts = tiers.split_tiers(tax, fractions)
-    np.testing.assert_allclose(sum(parts.values()), tax, rtol=0, atol=CONSERVATION_TOL_YUAN)
-    for name, part in parts.items():
-        assert (part >= -CONSERVATION_TOL_YUAN).all(), name
+    # amounts by the one tier identity: tax (D=2, P=3, Y=5) as one tax summed over projects
+    cs = np.broadcast_to(county, (1, 3, 1))
+    total = tax.sum(axis=1)[:, None]  # (D, T=1, Y)
+    weighted = (tax * cs).sum(axis=1)[:, None]
+    parts = tiers.tier_amounts(total, weighted, central[None], provincial[None])
+    np.testing.assert_allclose(parts.sum(axis=2), total, rtol=0, atol=CONSERVATION_TOL_YUAN)
+    assert (parts >= -CONSERVATION_TOL_YUAN).all()
 
 
 # ------------------------------------------------------------------------------------ broadcasting
@@ -628,7 +632,7 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     # several draws at once (inputs varied per draw, timing included): conservation in every
     # draw, and each draw evaluated alone gives the same as in the batch (bargaining rules with
     # expected-value shares look at all draws, so they are left out of that comparison)
-    inputs = pipeline.central_inputs(scenario)
+    inputs = central_inputs(scenario)
     rng = np.random.default_rng(seed)
     P = len(scenario.projects)
     inputs["investment_yuan"] = inputs["investment_yuan"] * rng.uniform(0.5, 1.5, (3, P, 1))
@@ -640,7 +644,7 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     inputs["start_year"] = np.minimum(
         inputs["start_year"] + rng.integers(0, 2, (3, P, 1)), scenario.spec.model.end_year
     )
-    out = pipeline.evaluate(scenario, inputs, list(scenario.spec.rules))
+    out = pipeline.evaluate(model_setup(scenario), inputs, list(scenario.spec.rules))
     assert out.pool_dy.shape[0] == 3
     np.testing.assert_allclose(
         out.tier_dt4y.sum(axis=2), out.tax_dty, rtol=1e-12, atol=CONSERVATION_TOL_YUAN
@@ -653,7 +657,7 @@ def test_generated_scenarios_conserve_money_and_match_the_reference(case, seed):
     index = [scenario.rule_names.index(r.name) for r in alone_rules]
     for d in range(3):
         one = pipeline.evaluate(
-            scenario,
+            model_setup(scenario),
             {k: v[d : d + 1] if np.shape(v)[0] == 3 else v for k, v in inputs.items()},
             alone_rules,
         )
@@ -675,7 +679,7 @@ def run_reference_for(scenario):
 
 
 def _total_tax(scenario, inputs):
-    out = pipeline.evaluate(scenario, inputs, list(scenario.spec.rules[:1]))
+    out = pipeline.evaluate(model_setup(scenario), inputs, list(scenario.spec.rules[:1]))
     return out.tax_dty[:, [TAXES.index(t) for t in TAXES if t != "land_transfer"]].sum(axis=(1, 2))
 
 
@@ -685,7 +689,7 @@ def test_raising_the_vat_rate_or_a_profit_margin_never_lowers_the_total_tax(
     case, vat_bump, margin_bump
 ):
     scenario = build_scenario(*case)
-    inputs = pipeline.central_inputs(scenario)
+    inputs = central_inputs(scenario)
     before = _total_tax(scenario, inputs)
     higher_vat = dict(inputs, vat_rate=inputs["vat_rate"] + vat_bump)
     assert (_total_tax(scenario, higher_vat) >= before - 1e-6).all()

@@ -248,12 +248,13 @@ def test_cost_recovery_of_land_acquisition_matches_reference():
 def test_each_fiscal_engine_matches_reference(name, engine):
     """``bs.run`` picks a compiled kernel when it can; the plain NumPy path must agree too."""
     from benefitshare.model import run as pipeline
+    from benefitshare.model.inputs import central_inputs, model_setup
 
     if engine == "numba":
         pytest.importorskip("numba")
     scenario = _load(name)
     out = pipeline.evaluate(
-        scenario, pipeline.central_inputs(scenario), list(scenario.spec.rules), engine=engine
+        model_setup(scenario), central_inputs(scenario), list(scenario.spec.rules), engine=engine
     )
     ref = run_reference(scenario)
     for r, rule in enumerate(scenario.rule_names):

@@ -29,18 +29,16 @@ def test_tier_fractions_vary_by_year_and_sum_to_one():
     )
 
 
-def test_split_tiers_amounts_sum_exactly_to_the_tax():
-    tax = np.array([[[1000.0, 333.33, 0.0]]])
-    f = tiers.tier_fractions(
-        np.array([0.6, 0.6, 0.6]), np.array([0.15, 0.15, 0.15]), np.full((1, 1, 1), 0.7)
-    )
-    parts = tiers.split_tiers(tax, f)
-    assert set(parts) == {"central", "provincial", "city", "county"}
-    np.testing.assert_allclose(parts["central"][0, 0, 0], 600.0)
-    np.testing.assert_allclose(parts["provincial"][0, 0, 0], 60.0)
-    np.testing.assert_allclose(parts["county"][0, 0, 0], 0.7 * 340.0)
-    np.testing.assert_allclose(parts["city"][0, 0, 0], 0.3 * 340.0)
-    np.testing.assert_array_equal(sum(parts.values()), tax)
+def test_tier_amounts_sum_exactly_to_the_tax():
+    # one draw, two taxes, three years; county share 0.7 of the local part
+    tax = np.array([[[1000.0, 333.33, 0.0], [50.0, 50.0, 50.0]]])
+    central = np.array([[0.6, 0.6, 0.6], [0.5, 0.5, 0.5]])
+    provincial = np.array([[0.15, 0.15, 0.15], [0.0, 0.0, 0.0]])
+    parts = tiers.tier_amounts(tax, 0.7 * tax, central, provincial)
+    assert parts.shape == (1, 2, 4, 3)
+    np.testing.assert_allclose(parts[0, 0, :, 0], [600.0, 60.0, 0.3 * 340.0, 0.7 * 340.0])
+    np.testing.assert_allclose(parts[0, 1, :, 1], [25.0, 0.0, 7.5, 17.5])
+    np.testing.assert_array_equal(parts.sum(axis=2), tax)
 
 
 def test_rebates_only_within_their_window():

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 import benefitshare as bs
 from benefitshare.errors import RuleError
 from benefitshare.glossary import COST_KINDS
-from benefitshare.model.coalitions import CoalitionGame, lazy
 from benefitshare.rules import CONSERVATION_TOL_YUAN, RuleContext
 from benefitshare.rules.bargaining_rules import implementing_shares
+from benefitshare.rules.games import CoalitionGame, lazy
 from benefitshare.rules.mechanism import call_rule
 from benefitshare.rules.trigger import switch_index
 

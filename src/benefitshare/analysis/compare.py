@@ -24,8 +24,9 @@ from benefitshare.analysis.outcomes import (
     revenue_yuan,
 )
 from benefitshare.glossary import COST_KINDS, YUAN_PER_YI
-from benefitshare.model.coalitions import CoalitionGame, game_from_result
 from benefitshare.model.metrics import gain_yuan, npv_yuan, party_discount_factors, percentiles
+from benefitshare.model.run import game_from_result
+from benefitshare.rules.games import CoalitionGame
 
 __all__ = [
     "Comparison",
@@ -233,9 +234,10 @@ def _hosted_pool(result) -> tuple[np.ndarray, np.ndarray]:
             ]
     from benefitshare.model import run as pipeline
     from benefitshare.model.coalitions import host_keeps_all_spec
+    from benefitshare.model.inputs import central_inputs, model_setup
 
     out = pipeline.evaluate(
-        result.scenario, pipeline.central_inputs(result.scenario), [host_keeps_all_spec()]
+        model_setup(result.scenario), central_inputs(result.scenario), [host_keeps_all_spec()]
     )
     path = out.pool_share_rdky[0, 0, partner]
     return path, np.broadcast_to(path, (D, Y))

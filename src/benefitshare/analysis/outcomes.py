@@ -23,6 +23,7 @@ import dataclasses
 import numpy as np
 
 from benefitshare.errors import Problem, ScenarioError, unknown_name
+from benefitshare.model.inputs import model_setup
 from benefitshare.model.metrics import (
     gain_yuan,
     net_benefit_yuan,
@@ -247,7 +248,8 @@ def outcome_evaluator(scenario, outcome: Outcome):
     specs = (
         select_rules(scenario, [outcome.rule]) if outcome.rule else list(scenario.spec.rules)[:1]
     )
-    return lambda inputs: outcome_values(scenario, evaluate(scenario, inputs, specs), outcome)
+    setup = model_setup(scenario)
+    return lambda inputs: outcome_values(scenario, evaluate(setup, inputs, specs), outcome)
 
 
 # ------------------------------------------------------------------------------------ results

@@ -18,7 +18,7 @@ import numpy as np
 from benefitshare.analysis.outcomes import Outcome, outcome_evaluator, parse_outcome
 from benefitshare.errors import Problem, ScenarioError
 from benefitshare.model.draws import Factor, apply_draws, uncertain_factors
-from benefitshare.model.run import central_inputs
+from benefitshare.model.inputs import central_inputs
 
 __all__ = ["Marginal", "SensitivityModel", "declared_factors", "sensitivity_model"]
 

@@ -26,8 +26,8 @@ from benefitshare.analysis.compare import (
 from benefitshare.analysis.outcomes import expected_npv_rk, expected_standalone_npv_k
 from benefitshare.analysis.rule_families import FAMILIES, family_rule
 from benefitshare.glossary import YUAN_PER_YI
-from benefitshare.model.coalitions import game_from_result
 from benefitshare.model.metrics import gain_yuan
+from benefitshare.model.run import game_from_result
 
 __all__ = ["SolveResult", "solve_rule", "TARGETS"]
 

@@ -22,7 +22,7 @@ from benefitshare.analysis.outcomes import Outcome, outcome_evaluator, parse_out
 from benefitshare.analysis.sensitivity_model import declared_factors
 from benefitshare.errors import Problem, ScenarioError
 from benefitshare.model.draws import Factor, apply_draws
-from benefitshare.model.run import central_inputs
+from benefitshare.model.inputs import central_inputs
 
 __all__ = ["TornadoSettings", "tornado"]
 

@@ -1,20 +1,40 @@
-"""A fused, compiled kernel for stages 2-5 (economy, taxes, tiers, pool), when numba is installed.
+"""A fused, compiled kernel for stages 2-6 (economy to counterfactual), when numba is installed.
 
-It computes exactly what :func:`benefitshare.pipeline.fiscal_numpy` computes, project by project
-and year by year, in one pass with no temporary arrays; the NumPy version stays the reference and
-the tests check that both agree. The formulas are documented in :mod:`benefitshare.economy`,
-:mod:`benefitshare.taxes` and :mod:`benefitshare.tiers`.
+It computes exactly what :func:`benefitshare.model.engine.fiscal_numpy` computes, project by
+project and year by year, in one pass with no temporary arrays; the NumPy engine stays the
+reference and the tests check that both agree on every rule family. The formulas are documented
+in :mod:`benefitshare.model.economy`, :mod:`benefitshare.model.taxes`,
+:mod:`benefitshare.model.tiers`, :mod:`benefitshare.model.pool` and
+:mod:`benefitshare.model.counterfactual`.
+
+The kernel takes its arguments as named groups (:class:`ProjectInputs`, :class:`ProjectFlags`,
+:class:`YearRates`, :class:`PoolArrays`, :class:`Settings`, :class:`Outputs`), each a small
+NamedTuple of arrays, so an argument cannot be passed in the wrong place without its name.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from benefitshare.glossary import LOCAL_TIERS, M2_PER_MU, TAXES
-from benefitshare.model import taxes
-from benefitshare.regime import regime_schedule
+from benefitshare.model.economy import growth_index
+from benefitshare.model.engine import Fiscal
+from benefitshare.model.pool import local_in_pool_fraction
+from benefitshare.model.tiers import tier_amounts
+from benefitshare.rules import PoolCache
 
-__all__ = ["available", "fiscal_numba"]
+__all__ = [
+    "available",
+    "fiscal_numba",
+    "ProjectInputs",
+    "ProjectFlags",
+    "YearRates",
+    "PoolArrays",
+    "Settings",
+    "Outputs",
+]
 
 try:  # pragma: no cover - exercised when numba is installed
     import numba
@@ -33,88 +53,192 @@ def available() -> bool:
     return _HAVE_NUMBA
 
 
-def _kernel(
-    years,
-    phasing,
-    inv,
-    start,
-    cy,
-    ramp,
-    opfa,
-    va_rate,
-    margin,
-    wage,
-    land,
-    bld,
-    landing,
-    rr,
-    ryears,
-    cs,
-    lut,
-    lprice,
-    lacq,
-    add,
-    reloc,
-    slpe,
-    ht,
-    premove,
-    vat_rate,
-    umt_rate,
-    gidx,
-    pit_rate,
-    ded,
-    dep_years,
-    cit_std,
-    cit_ht,
-    cit_slpe,
-    slpe_thr,
-    slpe_rel,
-    edu,
-    ledu,
-    prop_rate,
-    st_sales,
-    st_con,
-    stamp_on_sales,
-    central,
-    prov,
-    pool_a,
-    pool_b,
-    pool_c,
-    lf_all,
-    in_pool,
-    subset_mask,
-    subset_proj,
-    subset_year,
-    pool_tax,
-    local_in_pool,
-    rebate_in_pool,
-    only_local,
-    host,
-    partner,
-    park,
-    n_parks,
-    n_parties,
-    lcf,
-    m2_per_mu,
-    cf_share,
-    pool_out,
-    retained,
-    standalone,
-    acq,
-    va_dy,
-    credit,
-    tax_cs,
-    flows,
-    flows_cs,
-    tax_dty,
-    reb_dy,
-    reb_n2y,
-):
+class ProjectInputs(NamedTuple):
+    """Per-draw project inputs, each (D, P) (see :data:`benefitshare.model.inputs.PROJECT_INPUTS`)."""
+
+    investment_yuan: np.ndarray
+    start_year: np.ndarray  # int64
+    construction_years: np.ndarray  # int64
+    ramp_up_years: np.ndarray
+    output_per_fixed_asset: np.ndarray
+    value_added_rate: np.ndarray
+    profit_margin: np.ndarray
+    wage_share: np.ndarray
+    land_mu: np.ndarray
+    building_value_yuan: np.ndarray
+    landing: np.ndarray
+    rebate_rate: np.ndarray
+    rebate_years: np.ndarray  # int64
+    county_share: np.ndarray
+    land_use_tax_yuan_per_m2: np.ndarray
+    land_price_yuan_per_mu: np.ndarray
+    land_acquisition_cost_yuan_per_mu: np.ndarray
+    additionality: np.ndarray
+    pre_move_annual_tax_yuan: np.ndarray
+
+
+class ProjectFlags(NamedTuple):
+    """Per-project constants, each (P,) (``phasing`` is (P, C'))."""
+
+    relocated: np.ndarray  # bool
+    slpe: np.ndarray  # bool
+    high_tech: np.ndarray  # bool
+    host: np.ndarray  # int64, party index
+    park: np.ndarray  # int64, park index
+    in_pool: np.ndarray  # float 0/1
+    phasing: np.ndarray  # (P, C') capex shares
+
+
+class YearRates(NamedTuple):
+    """Rates by year (Y,), by project and year (P, Y), by draw and year (D, Y) or by draw (D,)."""
+
+    cit_standard: np.ndarray
+    cit_high_tech: np.ndarray
+    cit_slpe: np.ndarray
+    slpe_income_threshold_yuan: np.ndarray
+    slpe_local_relief: np.ndarray
+    edu: np.ndarray
+    local_edu: np.ndarray
+    property_cost_basis: np.ndarray
+    stamp_sales_contract: np.ndarray
+    stamp_construction_contract: np.ndarray
+    vat_rate_py: np.ndarray
+    umt_rate_py: np.ndarray
+    growth_index_dy: np.ndarray
+    pit_effective_rate_d: np.ndarray
+    property_tax_deduction_rate_d: np.ndarray
+    depreciation_years_d: np.ndarray
+
+
+class PoolArrays(NamedTuple):
+    """The pool's scope as arrays.
+
+    ``pool_a + pool_b (1 - cs) + pool_c cs`` is the fraction of tax t in year y that the pool
+    takes from a project with county share cs (each (T, Y)); ``local_ty`` is the local part;
+    ``local_in_pool_dp`` the share of a project's local part in the pool;
+    ``rebate_in_pool_dp`` the share of its rebates deducted from the pool (zero when the pool is
+    gross of rebates). The subset arrays say which tax subsets, projects and years each formed
+    pool covers.
+    """
+
+    pool_a: np.ndarray
+    pool_b: np.ndarray
+    pool_c: np.ndarray
+    local_ty: np.ndarray
+    pool_tax: np.ndarray  # (T,) bool
+    local_in_pool_dp: np.ndarray
+    rebate_in_pool_dp: np.ndarray
+    subset_mask: np.ndarray  # (S, T) bool
+    subset_proj: np.ndarray  # (S, P) bool
+    subset_year: np.ndarray  # (S, Y) bool
+    only_local: bool
+
+
+class Settings(NamedTuple):
+    """Scalars and the calendar."""
+
+    years: np.ndarray  # (Y,) int64
+    partner: int
+    loss_carryforward_years: int
+    m2_per_mu: float
+    stay_share: float
+    stamp_on_sales: bool
+
+
+class Outputs(NamedTuple):
+    """Arrays the kernel adds into (all zero on entry)."""
+
+    pool_sdpy: np.ndarray
+    retained_dky: np.ndarray
+    standalone_dky: np.ndarray
+    acquisition_dky: np.ndarray
+    value_added_dy: np.ndarray
+    credit_host_dky: np.ndarray
+    tax_county_dty: np.ndarray
+    flows_nty: np.ndarray
+    flows_county_nty: np.ndarray
+    tax_dty: np.ndarray
+    rebates_dy: np.ndarray
+    rebates_n2y: np.ndarray
+
+
+def _kernel(prj, flg, rt, pl, cfg, out):
+    inv = prj.investment_yuan
+    start = prj.start_year
+    cy = prj.construction_years
+    ramp = prj.ramp_up_years
+    opfa = prj.output_per_fixed_asset
+    va_rate = prj.value_added_rate
+    margin = prj.profit_margin
+    wage = prj.wage_share
+    land = prj.land_mu
+    bld = prj.building_value_yuan
+    landing = prj.landing
+    rr = prj.rebate_rate
+    ryears = prj.rebate_years
+    cs = prj.county_share
+    lut = prj.land_use_tax_yuan_per_m2
+    lprice = prj.land_price_yuan_per_mu
+    lacq = prj.land_acquisition_cost_yuan_per_mu
+    add = prj.additionality
+    premove = prj.pre_move_annual_tax_yuan
+    reloc = flg.relocated
+    slpe = flg.slpe
+    ht = flg.high_tech
+    host = flg.host
+    park = flg.park
+    in_pool = flg.in_pool
+    phasing = flg.phasing
+    cit_std = rt.cit_standard
+    cit_ht = rt.cit_high_tech
+    cit_slpe = rt.cit_slpe
+    slpe_thr = rt.slpe_income_threshold_yuan
+    slpe_rel = rt.slpe_local_relief
+    edu = rt.edu
+    ledu = rt.local_edu
+    prop_rate = rt.property_cost_basis
+    st_sales = rt.stamp_sales_contract
+    st_con = rt.stamp_construction_contract
+    vat_rate = rt.vat_rate_py
+    umt_rate = rt.umt_rate_py
+    gidx = rt.growth_index_dy
+    pit_rate = rt.pit_effective_rate_d
+    ded = rt.property_tax_deduction_rate_d
+    dep_years = rt.depreciation_years_d
+    pool_a = pl.pool_a
+    pool_b = pl.pool_b
+    pool_c = pl.pool_c
+    lf_all = pl.local_ty
+    pool_tax = pl.pool_tax
+    local_in_pool = pl.local_in_pool_dp
+    rebate_in_pool = pl.rebate_in_pool_dp
+    subset_mask = pl.subset_mask
+    subset_proj = pl.subset_proj
+    subset_year = pl.subset_year
+    only_local = pl.only_local
+    years = cfg.years
+    partner = cfg.partner
+    lcf = cfg.loss_carryforward_years
+    m2_per_mu = cfg.m2_per_mu
+    cf_share = cfg.stay_share
+    stamp_on_sales = cfg.stamp_on_sales
+    pool_out = out.pool_sdpy
+    retained = out.retained_dky
+    standalone = out.standalone_dky
+    acq = out.acquisition_dky
+    va_dy = out.value_added_dy
+    credit = out.credit_host_dky
+    tax_cs = out.tax_county_dty
+    flows = out.flows_nty
+    flows_cs = out.flows_county_nty
+    tax_dty = out.tax_dty
+    reb_dy = out.rebates_dy
+    reb_n2y = out.rebates_n2y
     D = inv.shape[0]
     P = inv.shape[1]
     Y = years.shape[0]
     C = phasing.shape[1]
-    NT = central.shape[0]
+    NT = pool_a.shape[0]
     NSUB = subset_mask.shape[0]
     tax = np.empty(NT)
     ptax = np.empty(NT)
@@ -258,187 +382,149 @@ else:  # pragma: no cover
     _kernel_jit = None
 
 
-def fiscal_numba(scenario, inp, n_draws, subsets=None):
-    """Stages 2-5 by the compiled kernel; returns a :class:`benefitshare.pipeline.Fiscal`.
+def _c(a, dtype=np.float64):
+    return np.ascontiguousarray(a, dtype=dtype)
 
-    Only the pools of the tax ``subsets`` the rules need are formed (all pool taxes by default).
+
+def fiscal_numba(setup, inp, n_draws: int, subsets=None) -> Fiscal:
+    """Stages 2-5 by the compiled kernel.
+
+    Parameters
+    ----------
+    setup : ModelSetup
+        From :func:`benefitshare.model.inputs.model_setup`.
+    inp : mapping of str to ndarray
+        Model inputs, as for :func:`benefitshare.model.engine.fiscal_numpy`.
+    n_draws : int
+    subsets : list of (taxes, projects, years), optional
+        Only the pools of the tax subsets the rules need are formed (all pool taxes by default;
+        see :func:`benefitshare.rules.tax_subsets`).
+
+    Returns
+    -------
+    Fiscal
     """
-    from benefitshare.model.run import Fiscal, _host_kp, _in_pool, _tier_schedules
-    from benefitshare.rules import PoolCache
-
-    spec = scenario.spec
-    proj = scenario.projects
-    years = scenario.years
-    P, Y, D = len(proj), len(years), n_draws
-    K = len(spec.parties)
-    pool_taxes = list(spec.pool.taxes)
+    years = setup.years
+    P, Y, D = setup.n_projects, len(years), n_draws
+    K, N = setup.n_parties, len(setup.park_ids)
+    pool_taxes = list(setup.pool_taxes)
     if subsets is None:
         subsets = [(tuple(sorted(pool_taxes)), None, None)]
-
-    def dp(name, dtype=np.float64):
-        a = np.asarray(inp[name])
-        return np.ascontiguousarray(
-            np.broadcast_to(a.reshape(a.shape[0], a.shape[1]), (D, P)), dtype=dtype
-        )
-
-    def dvec(name):
-        a = np.asarray(inp[name], dtype=np.float64)
-        return np.ascontiguousarray(np.broadcast_to(a.reshape(a.shape[0]), (D,)))
-
-    rs = lambda name: np.ascontiguousarray(regime_schedule(name, years), dtype=np.float64)  # noqa: E731
-    from benefitshare.model.economy import growth_index
-
-    gidx = np.ascontiguousarray(
-        np.broadcast_to(growth_index(inp["sales_growth_rate"], years).reshape(-1, Y), (D, Y))
-    )
-    central, prov = _tier_schedules(spec, years)
-    provincial = (1.0 - central) * prov
-    lf_all = 1.0 - central - provincial
-    in_tax = np.array([t in pool_taxes for t in TAXES], dtype=float)[:, None]
-    flag = {t: float(t in spec.pool.tiers) for t in ("central", "provincial", "city", "county")}
-    pool_a = np.ascontiguousarray(
-        in_tax * (flag["central"] * central + flag["provincial"] * provincial)
-    )
-    pool_b = np.ascontiguousarray(in_tax * flag["city"] * lf_all)
-    pool_c = np.ascontiguousarray(in_tax * flag["county"] * lf_all)
-    in_pool = _in_pool(spec, proj).astype(np.float64)
-    cs = dp("county_share")
-    rebate_in_pool = np.ascontiguousarray(
-        (flag["city"] * (1.0 - cs) + flag["county"] * cs) * in_pool[None, :]
-    )
-    rebate_in_pool_k = rebate_in_pool if spec.pool.net_of_rebates else np.zeros_like(rebate_in_pool)
-    subset_mask = np.array([[t in sub[0] for t in TAXES] for sub in subsets], dtype=np.bool_)
-    subset_proj = np.array(
-        [np.ones(P, bool) if sub[1] is None else sub[1] for sub in subsets], dtype=np.bool_
-    )
-    subset_year = np.array(
-        [np.ones(Y, bool) if sub[2] is None else sub[2] for sub in subsets], dtype=np.bool_
-    )
-    host_idx, _ = _host_kp(spec, proj)
-    park_ids = list(spec.parks)
-    vat_rate = np.ascontiguousarray(
-        np.broadcast_to(inp["vat_rate"], (1, P, Y))[0], dtype=np.float64
-    )
-    umt_rate = np.ascontiguousarray(
-        np.broadcast_to(inp["umt_rate"], (1, P, Y))[0], dtype=np.float64
-    )
     for name in ("vat_rate", "umt_rate"):
         if np.shape(inp[name])[0] != 1:
             raise ValueError(f"{name} cannot vary by draw")
-    cf = spec.counterfactual
-    N = len(park_ids)
-    pool_out = np.zeros((len(subsets), D, P, Y))
-    retained = np.zeros((D, K, Y))
-    standalone = np.zeros((D, K, Y))
-    acq = np.zeros((D, K, Y))
-    va_dy = np.zeros((D, Y))
-    credit = np.zeros((D, K, Y))
-    tax_cs = np.zeros((D, len(TAXES), Y))
-    flows = np.zeros((N, len(TAXES), Y))
-    flows_cs = np.zeros((N, len(TAXES), Y))
-    tax_dty = np.zeros((D, len(TAXES), Y))
-    reb_dy = np.zeros((D, Y))
-    reb_n2y = np.zeros((N, 2, Y))
-    only_local = bool(set(spec.pool.tiers) <= set(LOCAL_TIERS))
-    _kernel_jit(
-        years.astype(np.int64),
-        np.ascontiguousarray(proj.phasing_matrix()),
-        dp("investment_yuan"),
-        dp("start_year", np.int64),
-        dp("construction_years", np.int64),
-        dp("ramp_up_years", np.float64),
-        dp("output_per_fixed_asset"),
-        dp("value_added_rate"),
-        dp("profit_margin"),
-        dp("wage_share"),
-        dp("land_mu"),
-        dp("building_value_yuan"),
-        dp("landing"),
-        dp("rebate_rate"),
-        dp("rebate_years", np.int64),
-        cs,
-        dp("land_use_tax_yuan_per_m2"),
-        dp("land_price_yuan_per_mu"),
-        dp("land_acquisition_cost_yuan_per_mu"),
-        dp("additionality"),
-        np.ascontiguousarray(np.asarray(inp["relocated"]).reshape(-1)[-P:], dtype=np.bool_),
-        np.ascontiguousarray(np.asarray(inp["slpe"]).reshape(-1)[-P:], dtype=np.bool_),
-        np.ascontiguousarray(np.asarray(inp["high_tech"]).reshape(-1)[-P:], dtype=np.bool_),
-        dp("pre_move_annual_tax_yuan"),
-        vat_rate,
-        umt_rate,
-        gidx,
-        dvec("pit_effective_rate"),
-        dvec("property_tax_deduction_rate"),
-        dvec("depreciation_years"),
-        rs("rates.cit_standard"),
-        rs("rates.cit_high_tech"),
-        rs("rates.cit_slpe"),
-        rs("rates.slpe_income_threshold_yuan"),
-        rs("rates.slpe_local_relief"),
-        rs("rates.edu"),
-        rs("rates.local_edu"),
-        rs("rates.property_cost_basis"),
-        rs("rates.stamp_sales_contract"),
-        rs("rates.stamp_construction_contract"),
-        bool(spec.model.stamp_on_sales),
-        np.ascontiguousarray(central),
-        np.ascontiguousarray(prov),
-        pool_a,
-        pool_b,
-        pool_c,
-        np.ascontiguousarray(lf_all),
-        in_pool,
-        subset_mask,
-        subset_proj,
-        subset_year,
-        np.array([t in pool_taxes for t in TAXES], dtype=np.bool_),
-        rebate_in_pool,
-        rebate_in_pool_k,
-        only_local,
-        host_idx.astype(np.int64),
-        int(spec.party_index("partner")),
-        np.array([park_ids.index(p) for p in proj.park], dtype=np.int64),
-        N,
-        K,
-        int(spec.model.loss_carryforward_years),
-        float(M2_PER_MU),
-        float(cf.origin_local_share * cf.stay_probability),
-        pool_out,
-        retained,
-        standalone,
-        acq,
-        va_dy,
-        credit,
-        tax_cs,
-        flows,
-        flows_cs,
-        tax_dty,
-        reb_dy,
-        reb_n2y,
+
+    def dp(name, dtype=np.float64):
+        a = np.asarray(inp[name])
+        return _c(np.broadcast_to(a.reshape(a.shape[0], a.shape[1]), (D, P)), dtype)
+
+    def dvec(name):
+        a = np.asarray(inp[name], dtype=np.float64)
+        return _c(np.broadcast_to(a.reshape(a.shape[0]), (D,)))
+
+    def flag(name):
+        return _c(np.asarray(inp[name]).reshape(-1)[-P:], np.bool_)
+
+    prj = ProjectInputs(
+        investment_yuan=dp("investment_yuan"),
+        start_year=dp("start_year", np.int64),
+        construction_years=dp("construction_years", np.int64),
+        ramp_up_years=dp("ramp_up_years"),
+        output_per_fixed_asset=dp("output_per_fixed_asset"),
+        value_added_rate=dp("value_added_rate"),
+        profit_margin=dp("profit_margin"),
+        wage_share=dp("wage_share"),
+        land_mu=dp("land_mu"),
+        building_value_yuan=dp("building_value_yuan"),
+        landing=dp("landing"),
+        rebate_rate=dp("rebate_rate"),
+        rebate_years=dp("rebate_years", np.int64),
+        county_share=dp("county_share"),
+        land_use_tax_yuan_per_m2=dp("land_use_tax_yuan_per_m2"),
+        land_price_yuan_per_mu=dp("land_price_yuan_per_mu"),
+        land_acquisition_cost_yuan_per_mu=dp("land_acquisition_cost_yuan_per_mu"),
+        additionality=dp("additionality"),
+        pre_move_annual_tax_yuan=dp("pre_move_annual_tax_yuan"),
     )
-    tier = _split_tiers(tax_dty, tax_cs, central, provincial, lf_all)
-    flows_nt4y = _split_tiers(flows, flows_cs, central, provincial, lf_all)
+    flg = ProjectFlags(
+        relocated=flag("relocated"),
+        slpe=flag("slpe"),
+        high_tech=flag("high_tech"),
+        host=_c(setup.host_index, np.int64),
+        park=_c(setup.park_index, np.int64),
+        in_pool=_c(setup.in_pool_p),
+        phasing=_c(setup.phasing_pc),
+    )
+    gidx = growth_index(inp["sales_growth_rate"], years).reshape(-1, Y)
+    rt = YearRates(
+        **{name: _c(setup.rates[name]) for name in YearRates._fields[:10]},
+        vat_rate_py=_c(np.broadcast_to(inp["vat_rate"], (1, P, Y))[0]),
+        umt_rate_py=_c(np.broadcast_to(inp["umt_rate"], (1, P, Y))[0]),
+        growth_index_dy=_c(np.broadcast_to(gidx, (D, Y))),
+        pit_effective_rate_d=dvec("pit_effective_rate"),
+        property_tax_deduction_rate_d=dvec("property_tax_deduction_rate"),
+        depreciation_years_d=dvec("depreciation_years"),
+    )
+    central = setup.central_ty
+    provincial = (1.0 - central) * setup.provincial_ty
+    local = 1.0 - central - provincial
+    in_tax = np.array([t in pool_taxes for t in TAXES], dtype=float)[:, None]
+    tier_in = {t: float(t in setup.pool_tiers) for t in ("central", "provincial", "city", "county")}
+    local_in_pool = _c(
+        local_in_pool_fraction(prj.county_share[:, :, None], setup.in_pool_p, setup.pool_tiers)[
+            :, :, 0
+        ]
+    )
+    pl = PoolArrays(
+        pool_a=_c(in_tax * (tier_in["central"] * central + tier_in["provincial"] * provincial)),
+        pool_b=_c(in_tax * tier_in["city"] * local),
+        pool_c=_c(in_tax * tier_in["county"] * local),
+        local_ty=_c(local),
+        pool_tax=np.array([t in pool_taxes for t in TAXES], dtype=np.bool_),
+        local_in_pool_dp=local_in_pool,
+        rebate_in_pool_dp=local_in_pool if setup.net_of_rebates else np.zeros_like(local_in_pool),
+        subset_mask=np.array([[t in sub[0] for t in TAXES] for sub in subsets], dtype=np.bool_),
+        subset_proj=np.array(
+            [np.ones(P, bool) if sub[1] is None else sub[1] for sub in subsets], dtype=np.bool_
+        ),
+        subset_year=np.array(
+            [np.ones(Y, bool) if sub[2] is None else sub[2] for sub in subsets], dtype=np.bool_
+        ),
+        only_local=bool(set(setup.pool_tiers) <= set(LOCAL_TIERS)),
+    )
+    cfg = Settings(
+        years=years.astype(np.int64),
+        partner=int(setup.partner_index),
+        loss_carryforward_years=int(setup.loss_carryforward_years),
+        m2_per_mu=float(M2_PER_MU),
+        stay_share=float(setup.stay_share),
+        stamp_on_sales=bool(setup.stamp_on_sales),
+    )
+    out = Outputs(
+        pool_sdpy=np.zeros((len(subsets), D, P, Y)),
+        retained_dky=np.zeros((D, K, Y)),
+        standalone_dky=np.zeros((D, K, Y)),
+        acquisition_dky=np.zeros((D, K, Y)),
+        value_added_dy=np.zeros((D, Y)),
+        credit_host_dky=np.zeros((D, K, Y)),
+        tax_county_dty=np.zeros((D, _T, Y)),
+        flows_nty=np.zeros((N, _T, Y)),
+        flows_county_nty=np.zeros((N, _T, Y)),
+        tax_dty=np.zeros((D, _T, Y)),
+        rebates_dy=np.zeros((D, Y)),
+        rebates_n2y=np.zeros((N, 2, Y)),
+    )
+    _kernel_jit(prj, flg, rt, pl, cfg, out)
     return Fiscal(
-        pool=PoolCache.from_subsets(pool_taxes, subsets, list(pool_out)),
-        retained_dky=retained,
-        standalone_dky=standalone,
-        acquisition_dky=acq,
-        value_added_dy=va_dy,
-        credit_host_dky=credit,
-        tier_dt4y=tier,
-        flows_nt4y=flows_nt4y,
-        tax_dty=tax_dty,
-        rebates_dy=reb_dy,
-        rebates_n2y=reb_n2y,
+        pool=PoolCache.from_subsets(pool_taxes, subsets, list(out.pool_sdpy)),
+        retained_dky=out.retained_dky,
+        standalone_dky=out.standalone_dky,
+        acquisition_dky=out.acquisition_dky,
+        value_added_dy=out.value_added_dy,
+        credit_host_dky=out.credit_host_dky,
+        tier_dt4y=tier_amounts(out.tax_dty, out.tax_county_dty, central, setup.provincial_ty),
+        flows_nt4y=tier_amounts(out.flows_nty, out.flows_county_nty, central, setup.provincial_ty),
+        tax_dty=out.tax_dty,
+        rebates_dy=out.rebates_dy,
+        rebates_n2y=out.rebates_n2y,
     )
-
-
-def _split_tiers(total_xty, county_weighted_xty, central_ty, provincial_ty, local_ty):
-    """Tier amounts (X, T, 4, Y) from totals and county-weighted totals, as in the NumPy engine."""
-    out = np.empty(total_xty.shape[:2] + (4,) + total_xty.shape[2:])
-    out[:, :, 0] = central_ty * total_xty
-    out[:, :, 1] = provincial_ty * total_xty
-    out[:, :, 3] = local_ty * county_weighted_xty
-    out[:, :, 2] = total_xty - out[:, :, 0] - out[:, :, 1] - out[:, :, 3]
-    return out

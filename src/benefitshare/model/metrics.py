@@ -1,8 +1,8 @@
-"""Metrics: net benefit, NPV, gain over standalone, discount factors, payback year, quantiles.
+"""Stage 9, outcomes: net benefit, NPV, gain over standalone, discount factors, payback year, quantiles.
 
 The one definition of each outcome; every other module (the result, the comparison, the solver,
 sensitivity, sweeps, bargaining) calls these. Pure functions over arrays whose last axis is the
-year (see ``docs/model.md``, "Outcomes").
+year (see ``docs/model.md`` §3.9).
 """
 
 from __future__ import annotations

@@ -8,13 +8,18 @@ rule, party and year, with units in the column names.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from benefitshare.model.metrics import npv_yuan, party_discount_factors, payback_year
+from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS, YUAN_PER_YI
+from benefitshare.model.metrics import (
+    gain_yuan,
+    net_benefit_yuan,
+    npv_yuan,
+    payback_year,
+    percentiles,
+)
 
 __all__ = ["Result"]
 
@@ -50,8 +55,10 @@ class Accumulator:
     ``keep_paths`` draws, from which percentiles are computed exactly.
     """
 
-    def __init__(self, scenario, rule_names, *, keep_draws=100_000, keep_paths=2_000, n_draws=None):
-        self.scenario = scenario
+    def __init__(self, setup, rule_names, *, keep_draws=100_000, keep_paths=2_000, n_draws=None):
+        self.party_ids = list(setup.party_ids)
+        self.park_ids = list(setup.park_ids)
+        self.years = setup.years
         self.rule_names = list(rule_names)
         cap = int(n_draws) if n_draws is not None else None
         self.keep_draws = int(keep_draws) if cap is None else min(int(keep_draws), cap)
@@ -72,10 +79,10 @@ class Accumulator:
             )
         }
         self.counts: dict[str, np.ndarray] = {}
-        self.factors_ky = party_discount_factors(scenario.spec, scenario.years)
+        self.factors_ky = setup.discount_factors_ky
 
     def add(self, c) -> None:
-        """Fold in one :class:`~benefitshare.pipeline.ChunkOutput`."""
+        """Fold in one :class:`~benefitshare.model.run.ChunkOutput`."""
         d = c.pool_dy.shape[0]
         for name, axis in _PATH_FIELDS.items():
             arr = getattr(c, name)
@@ -94,11 +101,11 @@ class Accumulator:
         # per-draw scalars
         revenue = c.pool_share_rdky + (c.retained_dky + c.dividends_dky)[None]
         costs = c.costs_cdky.sum(axis=0)
-        net = revenue - costs[None]
+        net = net_benefit_yuan(revenue, costs[None])
         npv = npv_yuan(net, self.factors_ky[None, None])
         standalone_npv = npv_yuan(c.standalone_dky, self.factors_ky[None])
         below = (npv < 0).sum(axis=1)
-        loss = (npv < standalone_npv[None]).sum(axis=1)
+        loss = (gain_yuan(npv, standalone_npv[None]) < 0).sum(axis=1)
         self.counts["npv_below_zero_rk"] = below + self.counts.get("npv_below_zero_rk", 0)
         self.counts["gain_below_zero_rk"] = loss + self.counts.get("gain_below_zero_rk", 0)
         room = self.keep_draws - self.n
@@ -108,7 +115,7 @@ class Accumulator:
             self.scalars["revenue_rdk"].append(revenue[:, :m].sum(axis=-1))
             self.scalars["pool_share_total_rdk"].append(c.pool_share_rdky[:, :m].sum(axis=-1))
             self.scalars["payback_rdk"].append(
-                payback_year(net[:, :m], self.scenario.years).astype(np.float32)
+                payback_year(net[:, :m], self.years).astype(np.float32)
             )
             self.scalars["standalone_npv_dk"].append(standalone_npv[:m])
             self.scalars["costs_total_dk"].append(costs[:m].sum(axis=-1))
@@ -130,8 +137,8 @@ class Accumulator:
                 dest[tuple(index)] = arr[tuple(src)]
         self.n += d
 
-    def finish(self, *, draws, seed, sampler, timings, factors=None):
-        """The :class:`Result` of everything added."""
+    def finish(self, scenario, *, draws, seed, sampler, timings, factors=None):
+        """The :class:`Result` of everything added, for the run of ``scenario``."""
         n = self.n
         kept = min(self.n, self.keep_paths)
         paths = {}
@@ -144,10 +151,12 @@ class Accumulator:
             for k, v in self.scalars.items()
         }
         return Result(
-            scenario=self.scenario,
+            scenario=scenario,
             rule_names=self.rule_names,
-            party_ids=list(self.scenario.spec.parties),
-            years=self.scenario.years,
+            party_ids=self.party_ids,
+            park_ids=self.park_ids,
+            years=self.years,
+            discount_ky=self.factors_ky,
             n_draws=draws,
             seed=seed,
             sampler=sampler,
@@ -167,9 +176,13 @@ class Result:
     Attributes
     ----------
     scenario : Scenario
+        The scenario that was run (for reports; the model itself never reads it back).
     rule_names : list of str
     party_ids : list of str
+    park_ids : list of str
     years : ndarray of int, shape (Y,)
+    discount_ky : ndarray, shape (K, Y)
+        Each party's discount factors to the first model year.
     n_draws : int
         Number of draws (1 for a deterministic run).
     seed : object
@@ -195,7 +208,9 @@ class Result:
     scenario: object
     rule_names: list[str]
     party_ids: list[str]
+    park_ids: list[str]
     years: np.ndarray
+    discount_ky: np.ndarray
     n_draws: int
     seed: object
     sampler: str | None
@@ -205,17 +220,6 @@ class Result:
     paths: dict
     factors: list
     timings: dict
-
-    @classmethod
-    def from_chunks(
-        cls, scenario, rule_names: Sequence[str], chunks, *, draws, seed, sampler, timings
-    ):
-        """Assemble a result from the outputs of :func:`~benefitshare.pipeline.evaluate`."""
-        chunks = list(chunks)
-        acc = Accumulator(scenario, rule_names, n_draws=sum(c.pool_dy.shape[0] for c in chunks))
-        for c in chunks:
-            acc.add(c)
-        return acc.finish(draws=draws, seed=seed, sampler=sampler, timings=timings)
 
     # ---------------------------------------------------------------- kept paths, by name
     pool_dy = property(
@@ -260,13 +264,9 @@ class Result:
     def costs_dky(self) -> np.ndarray:
         return self.costs_cdky.sum(axis=0)
 
-    @property
-    def net_rdky(self) -> np.ndarray:
-        """Net benefit: revenue less costs [yuan/year]."""
-        return self.revenue_rdky - self.costs_dky[None]
-
     def discount_factors_ky(self) -> np.ndarray:
-        return party_discount_factors(self.scenario.spec, self.years)
+        """Each party's discount factors to the first model year, shape (K, Y)."""
+        return self.discount_ky
 
     def npv_rdk(self) -> np.ndarray:
         """NPV of each party's net benefit per rule and kept draw [yuan], at its discount rate."""
@@ -278,7 +278,7 @@ class Result:
 
     def gains_rdk(self) -> np.ndarray:
         """NPV gain of each party over its standalone value, per rule and draw [yuan]."""
-        return self.npv_rdk() - self.standalone_npv_dk()[None]
+        return gain_yuan(self.npv_rdk(), self.standalone_npv_dk()[None])
 
     # ---------------------------------------------------------------- tables
     def summary(self) -> pd.DataFrame:
@@ -315,14 +315,14 @@ class Result:
                     "pool_share_yuan": share,
                     "share_of_pool": share / pool_total if pool_total else np.nan,
                     "costs_yuan": costs_k[k],
-                    "net_benefit_yuan": revenue[r, k].sum() - costs_k[k],
+                    "net_benefit_yuan": net_benefit_yuan(revenue[r, k].sum(), costs_k[k]),
                     "payback_year": _median_year(pb),
                 }
                 if self.n_draws > 1:
                     npv = sc["npv_rdk"][r, :, k]
                     cum = sc["revenue_rdk"][r, :, k]
-                    p5, p50, p95 = np.percentile(npv, [5, 50, 95])
-                    c5, c50, c95 = np.percentile(cum, [5, 50, 95])
+                    p5, p50, p95 = percentiles(npv, [5, 50, 95])
+                    c5, c50, c95 = percentiles(cum, [5, 50, 95])
                     row.update(
                         npv_p5_yuan=p5,
                         npv_p50_yuan=p50,
@@ -341,11 +341,9 @@ class Result:
     def _npv_mean_rk(self) -> np.ndarray:
         """Mean NPV of net benefit over all draws (NPV is linear, so NPV of the mean path)."""
         m = self.means
-        net = (
-            m["pool_share_rdky"]
-            + (m["retained_dky"] + m["dividends_dky"] - m["costs_cdky"].sum(axis=0))[None]
-        )
-        return npv_yuan(net, self.discount_factors_ky()[None])
+        revenue = m["pool_share_rdky"] + (m["retained_dky"] + m["dividends_dky"])[None]
+        net = net_benefit_yuan(revenue, m["costs_cdky"].sum(axis=0)[None])
+        return npv_yuan(net, self.discount_ky[None])
 
     def annual(self) -> pd.DataFrame:
         """One row per rule, party and year (means over all draws).
@@ -371,10 +369,10 @@ class Result:
             "retained_yuan": np.broadcast_to(retained, (R, K, Y)).reshape(-1),
             "dividends_yuan": np.broadcast_to(dividends, (R, K, Y)).reshape(-1),
             "costs_yuan": np.broadcast_to(costs, (R, K, Y)).reshape(-1),
-            "net_yuan": (revenue - costs[None]).reshape(-1),
+            "net_yuan": net_benefit_yuan(revenue, costs[None]).reshape(-1),
         }
         if self.n_draws > 1:
-            q = np.percentile(self.revenue_rdky, [5, 50, 95], axis=1)  # (3, R, K, Y)
+            q = percentiles(self.revenue_rdky, [5, 50, 95], axis=1)  # (3, R, K, Y)
             cols["amount_p5_yuan"] = q[0].reshape(-1)
             cols["amount_p50_yuan"] = q[1].reshape(-1)
             cols["amount_p95_yuan"] = q[2].reshape(-1)
@@ -407,7 +405,7 @@ class Result:
                 "npv_yuan": npv.reshape(-1),
                 "cumulative_yuan": self.scalars["revenue_rdk"].reshape(-1),
                 "standalone_npv_yuan": stand.reshape(-1),
-                "gain_yuan": (npv - stand).reshape(-1),
+                "gain_yuan": gain_yuan(npv, stand).reshape(-1),
             },
             index=idx,
         ).reset_index()
@@ -434,7 +432,7 @@ class Result:
         are negative), ``amount_yuan``. For each year, park and tax the four tiers of kind ``tax``
         sum to the tax.
         """
-        parks = list(self.scenario.spec.parks)
+        parks = self.park_ids
         idx = pd.MultiIndex.from_product(
             [parks, TAXES, TIERS, self.years], names=["park", "tax", "tier", "year"]
         )
@@ -498,7 +496,7 @@ class Result:
         wide = s.pivot(index="rule", columns="party", values=["npv_yuan", "share_of_pool"])
         out = pd.DataFrame(index=pd.Index(self.rule_names, name="rule"))
         for party in self.party_ids:
-            out[f"{party} NPV (亿元)"] = wide[("npv_yuan", party)] / 1e8
+            out[f"{party} NPV (亿元)"] = wide[("npv_yuan", party)] / YUAN_PER_YI
             out[f"{party} share of pool"] = wide[("share_of_pool", party)]
         return out
 

@@ -1,128 +1,63 @@
-"""The orchestrator: calls the stages in order. No arithmetic of its own beyond wiring.
+"""Running a scenario: the orchestrator that calls the stages in order (``docs/model.md`` §3).
 
-``run(scenario)`` builds the model inputs from the scenario (central values), evaluates the
-stages over arrays shaped ``(draws, projects, years)`` and returns a :class:`~benefitshare.result.Result`.
+This module only wires stages together; every yuan is computed in a stage module:
+
+1. inputs (:mod:`~benefitshare.model.inputs`): the scenario becomes arrays and a
+   :class:`~benefitshare.model.inputs.ModelSetup`; below this point nothing reads the scenario;
+2-5. economy, taxes, tiers and the pool (:mod:`~benefitshare.model.engine`, or the compiled
+   :mod:`~benefitshare.model.kernels`);
+6. the counterfactual (:mod:`~benefitshare.model.counterfactual`), formed with stages 2-5;
+7. the ledgers (:mod:`~benefitshare.model.ledgers`): costs, platform dividends, statistics;
+8. the split rules (:mod:`benefitshare.rules`), all on the same pools;
+9. outcomes (:mod:`~benefitshare.model.metrics`), accumulated over draws into a
+   :class:`~benefitshare.model.result.Result`.
+
+``run(scenario)`` evaluates the central values (one draw) or samples the scenario's uncertain
+inputs in chunks of draws (:mod:`~benefitshare.model.draws`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from benefitshare.errors import Problem, ScenarioError
-from benefitshare.glossary import COST_KINDS, LOCAL_TIERS, TAXES, TIERS
-from benefitshare.model import coalitions as bargaining
-from benefitshare.model import economy, ledgers, taxes, tiers
-from benefitshare.model.draws import apply_draws
-from benefitshare.regime import VAT_CATEGORY_RATE, regime_schedule
-from benefitshare.rules import PoolCache, RuleContext, apply_mechanism, tax_subsets
-from benefitshare.schedules import expand_payments, expand_steps
-
-__all__ = ["central_inputs", "evaluate", "ChunkOutput", "run", "normalise_seed", "INPUT_NAMES"]
-
-#: Per-project model inputs (each (D or 1, P, 1)) and scenario-wide ones (each (D or 1, 1, 1)).
-PROJECT_INPUTS = (
-    "investment_yuan",
-    "start_year",
-    "construction_years",
-    "ramp_up_years",
-    "output_per_fixed_asset",
-    "value_added_rate",
-    "profit_margin",
-    "wage_share",
-    "land_mu",
-    "building_value_yuan",
-    "landing",
-    "rebate_rate",
-    "rebate_years",
-    "pre_move_annual_tax_yuan",
-    "relocated",
-    "high_tech",
-    "slpe",
-    "vat_rate",
-    "umt_rate",
-    "county_share",
-    "land_use_tax_yuan_per_m2",
-    "land_price_yuan_per_mu",
-    "land_acquisition_cost_yuan_per_mu",
-    "additionality",
+from benefitshare.errors import Problem, ScenarioError, did_you_mean
+from benefitshare.glossary import COST_KINDS
+from benefitshare.model import coalitions, kernels, ledgers
+from benefitshare.model.draws import (
+    SAMPLERS,
+    DrawSource,
+    apply_draws,
+    correlation_columns,
+    describe,
+    split_columns,
+    uncertain_factors,
 )
-SCENARIO_INPUTS = (
-    "sales_growth_rate",
-    "pit_effective_rate",
-    "property_tax_deduction_rate",
-    "depreciation_years",
-    "return_on_capital_rate",
-)
-INPUT_NAMES = PROJECT_INPUTS + SCENARIO_INPUTS
+from benefitshare.model.engine import Fiscal, fiscal_numpy
+from benefitshare.model.inputs import ModelSetup, central_inputs, model_setup
+from benefitshare.model.result import Accumulator
+from benefitshare.rules import RuleContext, apply_mechanism, tax_subsets
+from benefitshare.rules.games import CoalitionGame
 
+__all__ = [
+    "ENGINES",
+    "ChunkOutput",
+    "evaluate",
+    "run",
+    "select_rules",
+    "normalise_seed",
+    "kernels_available",
+    "coalition_game",
+    "game_from_result",
+]
 
-def central_inputs(scenario) -> dict[str, np.ndarray]:
-    """Model inputs at their central values, one draw.
-
-    Project columns are (1, P, 1); park settings are mapped onto the park's projects;
-    ``sales_growth_rate`` and ``return_on_capital_rate`` are (1, 1, Y); other scenario-wide
-    values are (1, 1, 1). ``landing`` is the landing probability, so a deterministic run gives
-    expected values.
-    """
-    spec = scenario.spec
-    proj = scenario.projects
-    years = scenario.years
-    regime_rates = {
-        cat: regime_schedule(f"rates.{name}", years) for cat, name in VAT_CATEGORY_RATE.items()
-    }
-
-    def col(values, dtype=float):
-        return np.asarray(values, dtype=dtype).reshape(1, -1, 1)
-
-    parks = [spec.parks[p] for p in proj.park]
-    sectors = [spec.sectors[s] for s in proj.sector]
-    umt = {c: regime_schedule(f"rates.umt_{c}", years) for c in ("city", "county_town", "other")}
-    add = [
-        r.additionality if r.additionality is not None else s.additionality
-        for r, s in zip(proj.rows, sectors, strict=True)
-    ]
-    out = {
-        "investment_yuan": col(proj.investment_yuan),
-        "start_year": col(proj.start_year, np.int64),
-        "construction_years": col(proj.construction_years, np.int64),
-        "ramp_up_years": col(proj.ramp_up_years, np.int64),
-        "output_per_fixed_asset": col(proj.output_per_fixed_asset),
-        "value_added_rate": col(proj.value_added_rate),
-        "profit_margin": col(proj.profit_margin),
-        "wage_share": col(proj.wage_share),
-        "land_mu": col(proj.land_mu),
-        "building_value_yuan": col(proj.building_value_yuan),
-        "landing": col(proj.landing_probability),
-        "rebate_rate": col(proj.rebate_rate),
-        "rebate_years": col(proj.rebate_years, np.int64),
-        "pre_move_annual_tax_yuan": col(proj.pre_move_annual_tax_yuan),
-        "relocated": col(proj.relocated, bool),
-        "high_tech": col(proj.high_tech, bool),
-        "slpe": col(proj.slpe, bool),
-        "vat_rate": np.stack([regime_rates[c] for c in proj.vat_category])[None],
-        "umt_rate": np.stack([umt[p.location_class] for p in parks])[None],
-        "county_share": col([p.county_share for p in parks]),
-        "land_use_tax_yuan_per_m2": col([p.land_use_tax_yuan_per_m2 for p in parks]),
-        "land_price_yuan_per_mu": col([p.land_price_yuan_per_mu for p in parks]),
-        "land_acquisition_cost_yuan_per_mu": col(
-            [p.land_acquisition_cost_yuan_per_mu for p in parks]
-        ),
-        "additionality": col(add),
-        "sales_growth_rate": expand_steps(spec.model.sales_growth_rate, years).reshape(1, 1, -1),
-        "pit_effective_rate": np.full((1, 1, 1), spec.model.pit_effective_rate),
-        "property_tax_deduction_rate": np.full((1, 1, 1), spec.model.property_tax_deduction_rate),
-        "depreciation_years": np.full((1, 1, 1), float(spec.model.depreciation_years)),
-        "return_on_capital_rate": (
-            expand_steps(spec.platform.return_on_capital_rate, years)
-            if spec.platform
-            else np.zeros(len(years))
-        ).reshape(1, 1, -1),
-    }
-    return out
+#: Engines for stages 2-5. "numba" is a fused compiled kernel (optional dependency); "numpy" the
+#: whole-array reference. Both give the same numbers to rounding.
+ENGINES = ("auto", "numpy", "numba")
 
 
 @dataclasses.dataclass
@@ -138,12 +73,13 @@ class ChunkOutput:
     costs_cdky : (C, D, K, Y) costs by kind (order of :data:`~benefitshare.glossary.COST_KINDS`)
     value_added_credit_dky : (D, K, Y) statistics ledger
     tax_dty : (D, T, Y) tax by type, summed over projects (gross of rebates)
-    tier_dty4 : (D, T, 4, Y) tax by type and tier
+    tier_dt4y : (D, T, 4, Y) tax by type and tier
     rebates_dy : (D, Y) local rebates returned to firms
-    flows_ntly : (N, T, 4, Y) tax by park, type and tier, summed over the chunk's draws
-    rebates_nly : (N, 2, Y) rebates by park and local tier, summed over the chunk's draws
+    flows_nt4y : (N, T, 4, Y) tax by park, type and tier, summed over the chunk's draws
+    rebates_n2y : (N, 2, Y) rebates by park and local tier, summed over the chunk's draws
     value_added_dy : (D, Y) value added of all projects
-    standalone_dky : (D, K, Y) each party's revenue without the agreement (product.md §3.3)
+    standalone_dky : (D, K, Y) each party's revenue without the agreement (``docs/model.md``
+    §3.6)
     """
 
     pool_dy: np.ndarray
@@ -161,345 +97,56 @@ class ChunkOutput:
     standalone_dky: np.ndarray
 
 
-def _rule_context(scenario, inputs, host_idx, costs_cdky) -> RuleContext:
-    spec = scenario.spec
-    proj = scenario.projects
-    years = scenario.years
-    party_ids = tuple(spec.parties)
-    full_prod = inputs["start_year"] + inputs["construction_years"] + inputs["ramp_up_years"] - 1
-    equity = dict(spec.platform.equity) if spec.platform else None
-    return RuleContext(
-        years=years,
-        party_ids=party_ids,
-        host_index=host_idx,
-        partner_index=spec.party_index("partner"),
-        relocated=np.broadcast_to(inputs["relocated"], (1, len(proj), 1)),
-        pre_move_annual_tax_yuan=inputs["pre_move_annual_tax_yuan"],
-        full_production_year=full_prod,
-        park=tuple(proj.park),
-        group=tuple(proj.group),
-        equity=equity,
-        costs_yuan={k: costs_cdky[i] for i, k in enumerate(COST_KINDS)},
-    )
+def kernels_available() -> bool:
+    """Whether the compiled engine can run here (numba is installed)."""
+    return kernels.available()
 
 
-def _explicit_costs(spec, years) -> np.ndarray:
-    """Scenario costs and platform capital, (C, K, Y)."""
-    parties = list(spec.parties)
-    out = np.zeros((len(COST_KINDS), len(parties), len(years)))
-    for cost in spec.costs:
-        out[COST_KINDS.index(cost.kind), parties.index(cost.party)] += expand_payments(
-            cost.payments_yuan, years
-        )
-    if spec.platform is not None:
-        equity = np.array([spec.platform.equity.get(p, 0.0) for p in parties])
-        capital = expand_payments(spec.platform.capital_payments_yuan, years)
-        out[COST_KINDS.index("platform_capital")] += equity[:, None] * capital[None, :]
-    return out
-
-
-@dataclasses.dataclass
-class Fiscal:
-    """What stages 2-5 produce for a chunk (the engine-specific part of an evaluation).
-
-    pool : PoolCache of the shareable pool by tax type (or by the tax subsets the rules need)
-    retained_dky : (D, K, Y) hosts' local revenue outside the pool
-    standalone_dky : (D, K, Y) standalone (no-agreement) revenue
-    acquisition_dky : (D, K, Y) land acquisition borne by the hosts
-    value_added_dy, credit_host_dky : value added in total and by host
-    tier_dt4y, flows_nt4y, tax_dty, rebates_dy, rebates_n2y : as in :class:`ChunkOutput`
-    """
-
-    pool: PoolCache
-    retained_dky: np.ndarray
-    standalone_dky: np.ndarray
-    acquisition_dky: np.ndarray
-    value_added_dy: np.ndarray
-    credit_host_dky: np.ndarray
-    tier_dt4y: np.ndarray
-    flows_nt4y: np.ndarray
-    tax_dty: np.ndarray
-    rebates_dy: np.ndarray
-    rebates_n2y: np.ndarray
-
-
-def _host_kp(spec, proj) -> tuple[np.ndarray, np.ndarray]:
-    party_ids = list(spec.parties)
-    host_idx = np.array([party_ids.index(spec.parks[p].host) for p in proj.park])
-    host_kp = np.zeros((len(party_ids), len(proj)))
-    host_kp[host_idx, np.arange(len(proj))] = 1.0
-    return host_idx, host_kp
-
-
-def _park_matrix(spec, proj) -> np.ndarray:
-    park_ids = list(spec.parks)
-    park_np = np.zeros((len(park_ids), len(proj)))
-    park_np[[park_ids.index(p) for p in proj.park], np.arange(len(proj))] = 1.0
-    return park_np
-
-
-def _tier_schedules(spec, years) -> tuple[np.ndarray, np.ndarray]:
-    """Central share and provincial share of the local part, each (T, Y)."""
-    central = np.stack([regime_schedule(f"central_share.{t}", years) for t in TAXES])
-    provincial = np.stack(
-        [
-            expand_steps(spec.tiers.provincial_share[t], years)
-            if t in spec.tiers.provincial_share
-            else np.zeros(len(years))
-            for t in TAXES
-        ]
-    )
-    return central, provincial
-
-
-def _in_pool(spec, proj) -> np.ndarray:
-    in_pool = np.ones(len(proj), dtype=bool)
-    if spec.pool.parks is not None:
-        in_pool &= np.isin(np.asarray(proj.park), spec.pool.parks)
-    if spec.pool.groups is not None:
-        in_pool &= np.isin(np.asarray(proj.group), spec.pool.groups)
-    return in_pool
-
-
-def fiscal_numpy(scenario, inp: Mapping[str, np.ndarray], n_draws: int, subsets=None) -> Fiscal:
-    """Stages 2-5 (economy, taxes, tiers, pool) with whole-array NumPy operations."""
-    spec = scenario.spec
-    proj = scenario.projects
-    years = scenario.years
-    y3 = years[None, None, :]
-    P, Y = len(proj), len(years)
-    full = (n_draws, P, Y)
-    landing = inp["landing"]
-
-    # Stage 2: economy. Quantities are for a project that lands; taxes are scaled by landing.
-    start = inp["start_year"]
-    capex = economy.capex_yuan(inp["investment_yuan"], start, proj.phasing_matrix(), years)
-    op_start = economy.operation_start_year(start, inp["construction_years"])
-    operating = y3 >= op_start
-    occupied = y3 >= start
-    capacity = economy.capacity_fraction(op_start, inp["ramp_up_years"], years)
-    index = economy.growth_index(inp["sales_growth_rate"], years)
-    full_sales = economy.full_capacity_sales_yuan(
-        inp["investment_yuan"], inp["output_per_fixed_asset"], index
-    )
-    sales = np.broadcast_to(full_sales * capacity, full)
-    value_added = sales * inp["value_added_rate"]
-    depreciation = inp["investment_yuan"] / inp["depreciation_years"]
-    profit = economy.profit_before_tax_yuan(
-        full_sales, capacity, inp["profit_margin"], depreciation, operating
-    )
-    taxable = economy.taxable_income_yuan(
-        np.broadcast_to(profit, full), spec.model.loss_carryforward_years
-    )
-
-    # Stage 3: taxes (each (D, P, Y), scaled by landing)
-    rs = lambda name: regime_schedule(name, years).reshape(1, 1, -1)  # noqa: E731
-    relief = np.where(inp["slpe"], rs("rates.slpe_local_relief"), 0.0)
-    rate = taxes.cit_rate(
-        taxable,
-        standard=rs("rates.cit_standard"),
-        high_tech=rs("rates.cit_high_tech"),
-        slpe_rate=rs("rates.cit_slpe"),
-        slpe_threshold_yuan=rs("rates.slpe_income_threshold_yuan"),
-        is_high_tech=inp["high_tech"],
-        is_slpe=inp["slpe"],
-    )
-    value_added_l = np.broadcast_to(value_added * landing, full)
-    vat = taxes.vat_yuan(value_added_l, inp["vat_rate"])
-    tax = {
-        "vat": vat,
-        "cit": taxes.cit_yuan(taxable, rate) * landing,
-        "pit": taxes.pit_yuan(value_added_l * inp["wage_share"], inp["pit_effective_rate"]),
-        "umt": taxes.surcharge_yuan(vat, inp["umt_rate"], relief),
-        "edu": taxes.surcharge_yuan(vat, rs("rates.edu"), relief),
-        "local_edu": taxes.surcharge_yuan(vat, rs("rates.local_edu"), relief),
-        "property": taxes.property_tax_yuan(
-            inp["building_value_yuan"] * landing,
-            deduction_rate=inp["property_tax_deduction_rate"],
-            rate=rs("rates.property_cost_basis"),
-            in_use=operating,
-            relief=relief,
-        ),
-        "land_use": taxes.land_use_tax_yuan(
-            inp["land_mu"] * landing,
-            rate_yuan_per_m2=inp["land_use_tax_yuan_per_m2"],
-            occupied=occupied,
-            relief=relief,
-        ),
-        "stamp": taxes.stamp_duty_yuan(
-            sales * landing if spec.model.stamp_on_sales else 0.0,
-            capex * landing,
-            sales_rate=rs("rates.stamp_sales_contract"),
-            construction_rate=rs("rates.stamp_construction_contract"),
-            relief=relief,
-        ),
-        "land_transfer": taxes.land_transfer_yuan(
-            inp["land_mu"] * landing, inp["land_price_yuan_per_mu"], start, years
-        ),
-    }
-    tax = {t: np.broadcast_to(tax[t], full) for t in TAXES}
-
-    # Stage 4: tiers, as fractions of each tax (the amounts are formed only where needed)
-    county_share = inp["county_share"]
-    central_ty, provincial_ty = _tier_schedules(spec, years)
-    frac = {
-        t: tiers.tier_fractions(central_ty[i], provincial_ty[i], county_share)
-        for i, t in enumerate(TAXES)
-    }
-    local_frac = {t: 1.0 - frac[t]["central"] - frac[t]["provincial"] for t in TAXES}  # (1, 1, Y)
-    rebate_window = operating & (y3 < op_start + inp["rebate_years"])
-    rebate = {
-        t: tiers.rebates_yuan(tax[t] * local_frac[t], inp["rebate_rate"], rebate_window)
-        for t in ("vat", "cit")
-    }
-
-    # Stage 5: shareable pool, by tax
-    pool_spec = spec.pool
-    in_pool3 = _in_pool(spec, proj)[None, :, None].astype(float)
-    local_tiers = [tier for tier in pool_spec.tiers if tier in LOCAL_TIERS]
-    # share of a local amount (e.g. a rebate) that falls in the pool's local tiers
-    local_in_pool = (
-        sum(
-            ((1.0 - county_share) if tier == "city" else county_share for tier in local_tiers),
-            np.zeros((1, P, 1)),
-        )
-        * in_pool3
-    )
-    pool_by_tax = {}
-    pool_local_total = np.zeros(full)
-    only_local = set(pool_spec.tiers) <= set(LOCAL_TIERS)
-    for t in pool_spec.taxes:
-        f = sum(frac[t][tier] for tier in pool_spec.tiers) * in_pool3
-        amount = tax[t] * f
-        if pool_spec.net_of_rebates and t in rebate:
-            amount -= rebate[t] * local_in_pool
-        pool_by_tax[t] = amount
-        if only_local:
-            pool_local_total += amount
-        else:
-            part = tax[t] * (local_frac[t] * local_in_pool)
-            if pool_spec.net_of_rebates and t in rebate:
-                part -= rebate[t] * local_in_pool
-            pool_local_total += part
-
-    # Host's local revenue that is not in the pool (net of the rebates it pays)
-    local_net = -(rebate["vat"] + rebate["cit"])
-    for t in TAXES:
-        local_net += tax[t] * local_frac[t]
-    _, host_kp = _host_kp(spec, proj)
-    retained = ledgers.to_parties(local_net - pool_local_total, host_kp)
-    acquisition = taxes.land_transfer_yuan(
-        inp["land_mu"] * landing, inp["land_acquisition_cost_yuan_per_mu"], start, years
-    )
-
-    # Counterfactual: no agreement (product.md §3.3). A relocated firm stays in the partner city
-    # (with the stay probability) and pays its pre-move tax there; any other project comes to its
-    # host anyway with probability 1 - additionality; nobody bears cooperation costs.
-    K = len(spec.parties)
-    relocated = np.broadcast_to(inp["relocated"], (1, P, 1))
-    stay_home = np.where(
-        relocated,
-        inp["pre_move_annual_tax_yuan"]
-        * spec.counterfactual.origin_local_share
-        * spec.counterfactual.stay_probability
-        * landing
-        * index,
-        0.0,
-    )
-    partner_kp = np.zeros((K, P))
-    partner_kp[spec.party_index("partner")] = 1.0
-    comes_anyway = np.where(relocated, 0.0, 1.0 - inp["additionality"]) * local_net
-    standalone = ledgers.to_parties(
-        np.broadcast_to(stay_home, full), partner_kp
-    ) + ledgers.to_parties(comes_anyway, host_kp)
-
-    # Tier totals per draw, and flows by park summed over the chunk's draws
-    per_draw_cs = np.shape(county_share)[0] > 1
-    cs_vec = np.broadcast_to(county_share, (1, P, 1))[0, :, 0]
-    park_np = _park_matrix(spec, proj)
-    tier_dt4y = np.empty((n_draws, len(TAXES), len(TIERS), Y))
-    flows = np.empty((park_np.shape[0], len(TAXES), len(TIERS), Y))
-    tax_dty = np.empty((n_draws, len(TAXES), Y))
-    for i, t in enumerate(TAXES):
-        f = frac[t]
-        s1 = tax[t].sum(axis=1)  # (D, Y)
-        by_py = tax[t].sum(axis=0)  # (P, Y)
-        if per_draw_cs:
-            weighted = tax[t] * county_share
-            s2, cs_sum = weighted.sum(axis=1), weighted.sum(axis=0)
-        else:
-            s2 = np.einsum("dpy,p->dy", tax[t], cs_vec)
-            cs_sum = by_py * cs_vec[:, None]
-        lf = local_frac[t][0]  # (1, Y)
-        tax_dty[:, i] = s1
-        tier_dt4y[:, i, 0] = f["central"][0] * s1
-        tier_dt4y[:, i, 1] = f["provincial"][0] * s1
-        tier_dt4y[:, i, 3] = lf * s2
-        tier_dt4y[:, i, 2] = s1 - tier_dt4y[:, i, 0] - tier_dt4y[:, i, 1] - tier_dt4y[:, i, 3]
-        flows[:, i, 0] = park_np @ (by_py * f["central"][0])
-        flows[:, i, 1] = park_np @ (by_py * f["provincial"][0])
-        flows[:, i, 3] = park_np @ (cs_sum * lf)
-        flows[:, i, 2] = park_np @ by_py - flows[:, i, 0] - flows[:, i, 1] - flows[:, i, 3]
-    rebate_total = rebate["vat"] + rebate["cit"]
-    reb_county = (rebate_total * county_share).sum(axis=0)
-    reb = np.stack(
-        [park_np @ (rebate_total.sum(axis=0) - reb_county), park_np @ reb_county], axis=1
-    )
-    return Fiscal(
-        pool=PoolCache(pool_by_tax),
-        retained_dky=retained,
-        standalone_dky=standalone,
-        acquisition_dky=ledgers.to_parties(np.broadcast_to(acquisition, full), host_kp),
-        value_added_dy=value_added_l.sum(axis=1),
-        credit_host_dky=ledgers.to_parties(value_added_l, host_kp),
-        tier_dt4y=tier_dt4y,
-        flows_nt4y=flows,
-        tax_dty=tax_dty,
-        rebates_dy=rebate_total.sum(axis=1),
-        rebates_n2y=reb,
-    )
-
-
-#: Engines for stages 2-5. "numba" is a fused compiled kernel (optional dependency); "numpy" the
-#: whole-array reference. Both give the same numbers to rounding.
-ENGINES = ("auto", "numpy", "numba")
-
-
-def _kernels_available() -> bool:
-    """Whether the compiled engine can run here."""
-    from benefitshare.model import kernels as _kernels
-
-    return _kernels.available()
-
-
-def _fiscal(scenario, inp, n_draws, engine, subsets):
+def _fiscal(setup: ModelSetup, inp, n_draws: int, engine: str, subsets) -> Fiscal:
     if engine not in ENGINES:
         raise ScenarioError(
             [Problem("<arguments>", "engine", f"must be one of {', '.join(ENGINES)}", engine)]
         )
     if engine in ("auto", "numba"):
-        from benefitshare.model import kernels as _kernels
-
-        if _kernels.available():
-            return _kernels.fiscal_numba(scenario, inp, n_draws, subsets)
+        if kernels.available():
+            return kernels.fiscal_numba(setup, inp, n_draws, subsets)
         if engine == "numba":
             raise RuntimeError(
                 "engine='numba' needs the numba package: pip install 'benefitshare[fast]'"
             )
-    return fiscal_numpy(scenario, inp, n_draws, subsets)
+    return fiscal_numpy(setup, inp, n_draws)
+
+
+def _rule_context(setup: ModelSetup, inp, costs_cdky) -> RuleContext:
+    P = setup.n_projects
+    full_prod = inp["start_year"] + inp["construction_years"] + inp["ramp_up_years"] - 1
+    return RuleContext(
+        years=setup.years,
+        party_ids=setup.party_ids,
+        host_index=setup.host_index,
+        partner_index=setup.partner_index,
+        relocated=np.broadcast_to(inp["relocated"], (1, P, 1)),
+        pre_move_annual_tax_yuan=inp["pre_move_annual_tax_yuan"],
+        full_production_year=full_prod,
+        park=setup.project_park,
+        group=setup.project_group,
+        equity=setup.equity,
+        costs_yuan={k: costs_cdky[i] for i, k in enumerate(COST_KINDS)},
+    )
 
 
 def evaluate(
-    scenario, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *, engine: str = "auto"
+    setup: ModelSetup, inputs: Mapping[str, np.ndarray], rule_specs: Sequence, *, engine="auto"
 ) -> ChunkOutput:
     """Evaluate every stage for one chunk of draws.
 
     Parameters
     ----------
-    scenario : Scenario
+    setup : ModelSetup
+        From :func:`benefitshare.model.inputs.model_setup`.
     inputs : mapping of str to ndarray
-        As from :func:`central_inputs`, with any input replaced by an array with a leading draws
-        axis (D, P, 1) or (D, 1, 1) (or (D, 1, Y) for year schedules).
+        As from :func:`~benefitshare.model.inputs.central_inputs`, with any input replaced by an
+        array with a leading draws axis (D, P, 1) or (D, 1, 1) (or (D, 1, Y) for year schedules).
     rule_specs : sequence of RuleSpec
         The mechanisms to evaluate, all on the same draws.
     engine : {"auto", "numpy", "numba"}
@@ -509,85 +156,69 @@ def evaluate(
     -------
     ChunkOutput
     """
-    spec = scenario.spec
-    proj = scenario.projects
-    years = scenario.years
     inp = dict(inputs)
     n_draws = max(np.shape(v)[0] for v in inp.values())
-    party_ids = list(spec.parties)
-    K, Y = len(party_ids), len(years)
+    K, Y = setup.n_parties, len(setup.years)
     subsets = tax_subsets(
-        rule_specs, spec.pool.taxes, parks=proj.park, groups=proj.group, years=years
+        rule_specs,
+        setup.pool_taxes,
+        parks=setup.project_park,
+        groups=setup.project_group,
+        years=setup.years,
     )
-    fiscal = _fiscal(scenario, inp, n_draws, engine, subsets)
-    host_idx, host_kp = _host_kp(spec, proj)
+    # Stages 2-6: economy, taxes, tiers, pool and the counterfactual
+    fiscal = _fiscal(setup, inp, n_draws, engine, subsets)
 
-    # Stage 7a: costs (the rules may need them), platform, statistics
-    costs = np.broadcast_to(
-        _explicit_costs(spec, years)[:, None], (len(COST_KINDS), n_draws, K, Y)
-    ).copy()
-    costs[COST_KINDS.index("land_acquisition")] += fiscal.acquisition_dky
-    if spec.platform is not None:
-        equity = np.array([spec.platform.equity.get(p, 0.0) for p in party_ids])
-        _, dividends = ledgers.platform_flows_yuan(
-            expand_payments(spec.platform.capital_payments_yuan, years),
-            inp["return_on_capital_rate"],
-            spec.platform.payout_rate,
-            equity,
+    # Stage 7: the ledgers (the rules may need them): costs, platform dividends, statistics
+    costs = ledgers.costs_yuan(setup.explicit_costs_cky, fiscal.acquisition_dky)
+    if setup.platform is not None:
+        dividends = np.broadcast_to(
+            ledgers.platform_dividends_yuan(
+                setup.platform.capital_y,
+                inp["return_on_capital_rate"],
+                setup.platform.payout_rate,
+                setup.platform.equity_k,
+            ),
+            (n_draws, K, Y),
         )
-        dividends = np.broadcast_to(dividends, (n_draws, K, Y))
     else:
-        equity = None
         dividends = np.zeros((n_draws, K, Y))
-    st = spec.statistics
-    if st.method == "host":
-        credit = fiscal.credit_host_dky
-    elif st.method == "double":
-        # Kunming's key enclave parks: each host counts its own projects in full, and every
-        # partner counts the whole of them too
-        partner = np.array([p.role == "partner" for p in spec.parties.values()])
-        credit = np.where(
-            partner[None, :, None], fiscal.value_added_dy[:, None, :], fiscal.credit_host_dky
-        )
-    else:
-        credit = ledgers.statistics_credit_yuan(
-            fiscal.value_added_dy[:, None, :],
-            np.ones((K, 1)),
-            method=st.method,
-            shares_k=None
-            if st.shares is None
-            else np.array([st.shares.get(p, 0.0) for p in party_ids]),
-            equity_k=equity,
-        )
-    retained = fiscal.retained_dky
-    standalone = fiscal.standalone_dky
+    credit = ledgers.statistics_credit_yuan(
+        fiscal.credit_host_dky,
+        fiscal.value_added_dy,
+        method=setup.statistics_method,
+        party_roles=setup.party_roles,
+        shares_k=setup.statistics_shares_k,
+        equity_k=None if setup.platform is None else setup.platform.equity_k,
+    )
 
-    # Stage 6: split rules, all on the same pools. Rules may use the standalone values, each
+    # Stage 8: split rules, all on the same pools. Rules may use the standalone values, each
     # party's flows outside the pool and the coalition game (bargaining rules).
-    cache = fiscal.pool
-    pool_dy = cache.total(tuple(spec.pool.taxes)).sum(axis=1)
-    outside_net = retained + dividends - costs.sum(axis=0)
+    pool_dy = fiscal.pool.total(setup.pool_taxes).sum(axis=1)
     ctx = dataclasses.replace(
-        _rule_context(scenario, inp, host_idx, costs),
-        standalone_dky=standalone,
-        outside_pool_net_dky=outside_net,
+        _rule_context(setup, inp, costs),
+        standalone_dky=fiscal.standalone_dky,
+        outside_pool_net_dky=ledgers.outside_pool_net_yuan(fiscal.retained_dky, dividends, costs),
         pool_total_dy=pool_dy,
-        discount_factors_ky=bargaining.party_discount_factors(spec, years),
-        coalition_game=bargaining.context_game(
-            scenario,
+        discount_factors_ky=setup.discount_factors_ky,
+        coalition_game=coalitions.context_game(
+            setup,
             inp,
-            retained_dky=retained,
+            functools.partial(evaluate, setup, engine=engine),
+            retained_dky=fiscal.retained_dky,
             pool_dy=pool_dy,
             dividends_dky=dividends,
             costs_dky=costs.sum(axis=0),
-            standalone_dky=standalone,
+            standalone_dky=fiscal.standalone_dky,
         ),
     )
-    pool_share = np.stack([apply_mechanism(r, cache, ctx).transpose(1, 0, 2) for r in rule_specs])
+    pool_share = np.stack(
+        [apply_mechanism(r, fiscal.pool, ctx).transpose(1, 0, 2) for r in rule_specs]
+    )
     return ChunkOutput(
         pool_dy=pool_dy,
         pool_share_rdky=pool_share,
-        retained_dky=retained,
+        retained_dky=fiscal.retained_dky,
         dividends_dky=np.asarray(dividends),
         costs_cdky=costs,
         value_added_credit_dky=credit,
@@ -597,7 +228,7 @@ def evaluate(
         flows_nt4y=fiscal.flows_nt4y,
         rebates_n2y=fiscal.rebates_n2y,
         value_added_dy=fiscal.value_added_dy,
-        standalone_dky=standalone,
+        standalone_dky=fiscal.standalone_dky,
     )
 
 
@@ -609,16 +240,13 @@ def select_rules(scenario, rules: Sequence[str] | None):
     by_name = {r.name: r for r in specs}
     unknown = [r for r in rules if r not in by_name]
     if unknown:
-        import difflib
-
-        probs = []
+        problems = []
         for name in unknown:
-            hint = difflib.get_close_matches(name, list(by_name), n=1)
-            msg = "no rule of that name in the scenario" + (
-                f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(by_name)}"
-            )
-            probs.append(Problem("<arguments>", "rules", msg, name))
-        raise ScenarioError(probs)
+            hint = did_you_mean(name, by_name)
+            where = f"did you mean {hint!r}?" if hint else f"valid: {', '.join(by_name)}"
+            message = f"no rule of that name in the scenario; {where}"
+            problems.append(Problem("<arguments>", "rules", message, name))
+        raise ScenarioError(problems)
     return [by_name[r] for r in rules]
 
 
@@ -665,7 +293,7 @@ def run(
     Parameters
     ----------
     scenario : Scenario
-        From :func:`~benefitshare.scenario.load_scenario`.
+        From :func:`benefitshare.load_scenario`.
     draws : int
         Number of draws. 1 is the deterministic run at the values written in the scenario
         (landing at its probability, so results are expected values); more samples the
@@ -689,16 +317,6 @@ def run(
     -------
     Result
     """
-    from benefitshare.model.draws import (
-        SAMPLERS,
-        DrawSource,
-        correlation_columns,
-        describe,
-        split_columns,
-        uncertain_factors,
-    )
-    from benefitshare.model.result import Accumulator
-
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ScenarioError([Problem("<arguments>", "draws", "must be a whole number >= 1", draws)])
     unc = scenario.spec.uncertainty
@@ -719,12 +337,17 @@ def run(
     names = [r.name for r in specs]
     ss = normalise_seed(seed)  # validated even when a deterministic run does not use it
     t0 = time.perf_counter()
+    setup = model_setup(scenario)
     base = central_inputs(scenario)
     if draws == 1:
-        acc = Accumulator(scenario, names, keep_draws=1, keep_paths=1)
-        acc.add(evaluate(scenario, base, specs, engine=engine))
+        acc = Accumulator(setup, names, keep_draws=1, keep_paths=1)
+        acc.add(evaluate(setup, base, specs, engine=engine))
         return acc.finish(
-            draws=1, seed=None, sampler=None, timings={"evaluate_s": time.perf_counter() - t0}
+            scenario,
+            draws=1,
+            seed=None,
+            sampler=None,
+            timings={"evaluate_s": time.perf_counter() - t0},
         )
 
     factors = uncertain_factors(scenario)
@@ -732,7 +355,7 @@ def run(
     source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))
     chunk = int(chunk_draws or unc.chunk_draws)
     acc = Accumulator(
-        scenario, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws
+        setup, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws
     )
     from tqdm.auto import tqdm
 
@@ -753,7 +376,7 @@ def run(
             u = source.next(n)
             inputs = apply_draws(base, factors, split_columns(factors, u), scenario)
             t2 = time.perf_counter()
-            acc.add(evaluate(scenario, inputs, specs, engine=engine))
+            acc.add(evaluate(setup, inputs, specs, engine=engine))
             t3 = time.perf_counter()
             sample_s += t2 - t1
             eval_s += t3 - t2
@@ -763,6 +386,7 @@ def run(
         bar.close()
     seed_record = {"entropy": ss.entropy, "spawn_key": list(ss.spawn_key)}
     return acc.finish(
+        scenario,
         draws=draws,
         seed=seed_record,
         sampler=sampler,
@@ -774,3 +398,56 @@ def run(
         },
         factors=describe(factors),
     )
+
+
+def coalition_game(scenario, inputs: Mapping[str, np.ndarray] | None = None) -> CoalitionGame:
+    """Coalition values of a scenario's parties, computed by the engine.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    inputs : mapping of str to ndarray, optional
+        Model inputs (with a leading draws axis for sampled values); the central values by
+        default.
+
+    Returns
+    -------
+    CoalitionGame
+        Values [yuan, NPV at each party's discount rate], shape (2**K, D); see
+        :func:`benefitshare.model.coalitions.coalition_values`.
+    """
+    setup = model_setup(scenario)
+    inp = central_inputs(scenario) if inputs is None else inputs
+    return coalitions.coalition_values(setup, inp, functools.partial(evaluate, setup))
+
+
+def game_from_result(result) -> CoalitionGame:
+    """The coalition game of expected values behind a run's comparison, shape (2**K, 1).
+
+    With one host party (not the partner) it is built from the run's mean flows over all draws
+    (coalition values are linear in the flows, so this is the mean game exactly). With several
+    hosts it is computed by :func:`coalition_game` on the scenario's central values: exact for
+    a deterministic run; with draws the note says it is at central values.
+    """
+    setup = model_setup(result.scenario)
+    host = coalitions.single_host(setup)
+    if host is not None:
+        m = result.means
+        shape = (1, *np.shape(m["retained_dky"]))
+        return coalitions.game_from_flows(
+            players=list(setup.party_ids),
+            partner=setup.partner_index,
+            host=host,
+            retained_dky=np.reshape(m["retained_dky"], shape),
+            pool_dy=np.reshape(m["pool_dy"], (1, -1)),
+            dividends_dky=np.reshape(np.broadcast_to(m["dividends_dky"], shape[1:]), shape),
+            costs_dky=np.reshape(m["costs_cdky"].sum(axis=0), shape),
+            standalone_dky=np.reshape(m["standalone_dky"], shape),
+            discount_factors_ky=setup.discount_factors_ky,
+        )
+    game = coalition_game(result.scenario)
+    if result.n_draws > 1:
+        return CoalitionGame(
+            game.players, game.values, "engine at central values (not the mean over draws)"
+        )
+    return game

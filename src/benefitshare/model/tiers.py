@@ -4,6 +4,8 @@ For each tax the centre takes its statutory share; the province takes its share 
 part; what remains is split between the city and the county (or zone) by the park's county share.
 By construction ``central + provincial + city + county == tax``.
 
+See ``docs/model.md`` §3.4.
+
 References
 ----------
 国务院 国发〔2016〕26号 (VAT 50:50 from 2016); 国务院 国发〔2003〕26号 (income taxes 60:40 from
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tier_fractions", "split_tiers", "rebates_yuan"]
+__all__ = ["tier_fractions", "tier_amounts", "rebates_yuan"]
 
 
 def tier_fractions(central_share, provincial_share, county_share):
@@ -46,16 +48,38 @@ def tier_fractions(central_share, provincial_share, county_share):
     return {"central": central, "provincial": provincial, "city": city, "county": county}
 
 
-def split_tiers(tax_yuan, fractions):
-    """Amount of a tax each tier receives [yuan/year], each shaped like ``tax_yuan``.
+def tier_amounts(total_xty, county_weighted_xty, central_ty, provincial_ty):
+    """Amount of each tax each tier receives [yuan/year]: the tier identity.
 
-    ``city`` is computed as the remainder so that the four amounts sum to the tax to rounding.
+    The one place where tax is split into the four tiers, used by both engines for the per-draw
+    totals and for the flows by park.
+
+    Parameters
+    ----------
+    total_xty : ndarray, shape (X, T, Y)
+        Tax by type, summed over projects (X is draws or parks) [yuan/year].
+    county_weighted_xty : ndarray, shape (X, T, Y)
+        The same sum with each project's tax weighted by its park's county share [yuan/year].
+    central_ty, provincial_ty : ndarray, shape (T, Y)
+        Central share of each tax, and the province's share of what the centre leaves
+        [fraction].
+
+    Returns
+    -------
+    ndarray, shape (X, T, 4, Y)
+        Central, provincial, city and county amounts (order of
+        :data:`~benefitshare.glossary.TIERS`). ``city`` is the remainder, so the four sum to the
+        tax to rounding: ``central + provincial + city + county == tax``.
     """
-    central = tax_yuan * fractions["central"]
-    provincial = tax_yuan * fractions["provincial"]
-    county = tax_yuan * fractions["county"]
-    city = tax_yuan - central - provincial - county
-    return {"central": central, "provincial": provincial, "city": city, "county": county}
+    central = np.asarray(central_ty, dtype=float)
+    provincial = (1.0 - central) * np.asarray(provincial_ty, dtype=float)
+    local = 1.0 - central - provincial
+    out = np.empty(total_xty.shape[:2] + (4,) + total_xty.shape[2:])
+    out[:, :, 0] = central * total_xty
+    out[:, :, 1] = provincial * total_xty
+    out[:, :, 3] = local * county_weighted_xty
+    out[:, :, 2] = total_xty - out[:, :, 0] - out[:, :, 1] - out[:, :, 3]
+    return out
 
 
 def rebates_yuan(local_tax_yuan, rebate_rate, in_window):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from benefitshare.errors import RuleError
 from benefitshare.rules.base import RuleParams, host_totals, register_rule, split_totals
+from benefitshare.rules.games import nash_split, project_to_simplex
 
 __all__ = ["shapley_split", "nash_bargaining_split", "implementing_shares"]
 
@@ -85,8 +86,6 @@ def implementing_shares(target_kd: np.ndarray, ctx, *, basis: str = "expected") 
     are replaced by the nearest shares on the simplex, so the rule then comes as close as a split
     of the pool can.
     """
-    from benefitshare.model.coalitions import project_to_simplex
-
     df = ctx.discount_factors_ky  # (K, Y)
     outside = np.einsum("dky,ky->dk", ctx.outside_pool_net_dky, df)
     pool_npv = np.einsum("dy,ky->dk", ctx.pool_total_dy, df)
@@ -112,7 +111,7 @@ def shapley_split(pool_yuan, ctx, *, basis="expected"):
     """Shapley split: constant shares of the pool that give each party its Shapley value.
 
     The parties' coalition values come from the engine (see
-    :func:`benefitshare.bargaining.coalition_values`); each party's Shapley value is its
+    :func:`benefitshare.model.coalitions.coalition_values`); each party's Shapley value is its
     average marginal contribution to them. The rule finds the constant shares of the whole
     shareable pool under which every party's NPV of net benefit equals its Shapley value, and
     applies them to the part of the pool it covers.
@@ -163,8 +162,6 @@ def nash_bargaining_split(pool_yuan, ctx, *, basis="expected", weights=None):
     _need(ctx, "nash_bargaining_split")
     game = ctx.coalition_game()
     w = None if weights is None else [float(weights.get(p, 0.0)) for p in ctx.party_ids]
-    from benefitshare.model.coalitions import nash_split
-
     target = nash_split(game.standalone, game.grand, w)
     return _apply(pool_yuan, ctx, implementing_shares(target, ctx, basis=basis))
 
