@@ -442,7 +442,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
         matplotlib.use("Agg")
         from benefitshare.viz import uncertainty as plots_uncertainty
-        from benefitshare.viz.run import to_png
+        from benefitshare.viz.style import to_png
 
         draw = {"tornado": plots_uncertainty.tornado_chart, "sobol": plots_uncertainty.sobol_chart}
         charts[f"{args.method}.png"] = to_png(draw[args.method](df))

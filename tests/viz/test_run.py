@@ -15,7 +15,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import benefitshare as bs  # noqa: E402
+from benefitshare.glossary import YUAN_PER_YI  # noqa: E402
 from benefitshare.viz import run as plots  # noqa: E402
+from benefitshare.viz import style  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_annual_allocation_one_panel_per_rule_stacked_to_the_pool(which, request
         # the stack's top is the pool, year by year
         top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
         assert top == pytest.approx(
-            res.pool().query("rule == @rule")["amount_yuan"].max() / 1e8, rel=1e-9
+            res.pool().query("rule == @rule")["amount_yuan"].max() / YUAN_PER_YI, rel=1e-9
         )
         shares = summary[summary["rule"] == rule]["pool_share_yuan"].to_numpy()
         assert shares.sum() == pytest.approx(res.pool_dy.sum(), rel=1e-9)
@@ -64,7 +66,7 @@ def test_annual_allocation_for_one_party_draws_its_share_and_the_pool(ref_result
     )
     assert len(fig.axes) == 2
     pool_line = fig.axes[0].lines[0]
-    np.testing.assert_allclose(pool_line.get_ydata(), ref_result.pool_dy.mean(axis=0) / 1e8)
+    np.testing.assert_allclose(pool_line.get_ydata(), ref_result.pool_dy.mean(axis=0) / YUAN_PER_YI)
     assert len(fig.axes[0].collections) == 1
     # host keeps all: the partner's area is flat zero
     zero = fig.axes[1].collections[0].get_paths()[0].vertices[:, 1]
@@ -112,12 +114,12 @@ def test_flow_diagram_nodes_carry_the_totals(ref_result):
     texts = " ".join(t.get_text() for t in ax.texts)
     head = ref_result.headline()
     for key in ("central_yuan", "provincial_yuan", "pool_yuan"):
-        assert f"{head[key] / 1e8:,.1f}" in texts
+        assert f"{head[key] / YUAN_PER_YI:,.1f}" in texts
     s = ref_result.summary().set_index(["rule", "party"])
     retained = ref_result.retained_dky.sum(axis=(0, 2))
     for k, party in enumerate(ref_result.party_ids):
         received = s.loc[("fixed_50_50", party), "pool_share_yuan"] + retained[k]
-        assert f"{received / 1e8:,.1f}" in texts
+        assert f"{received / YUAN_PER_YI:,.1f}" in texts
     assert "Zhongshan" in ax.get_title(loc="left")
 
 
@@ -177,7 +179,7 @@ def test_to_png_closes_figure_and_saves(tmp_path, tiny_result):
     fig = plots.annual_allocation(tiny_result)
     fig.savefig(tmp_path / "a.png")
     assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")
-    plots.to_png(fig)
+    style.to_png(fig)
     assert fig.number not in plt.get_fignums()
 
 
@@ -189,17 +191,17 @@ def test_result_methods_call_the_charts(tiny_result):
 
 # ------------------------------------------------------------------------------------ labels
 def test_display_text_without_a_chinese_font(monkeypatch):
-    monkeypatch.setattr(plots, "cjk_font", lambda: None)
+    monkeypatch.setattr(style, "cjk_font", lambda: None)
     assert (
-        plots.display_text("Relocated firms, 3+2 years (财预〔2015〕92号)")
+        style.display_text("Relocated firms, 3+2 years (财预〔2015〕92号)")
         == "Relocated firms, 3+2 years"
     )
-    assert plots.display_text("relocated firms under 92号") == "relocated firms under No. 92"
-    assert plots.display_text("Shenzhen 深圳") == "Shenzhen"
-    assert plots.display_text("深圳", "shenzhen") == "shenzhen"
-    assert plots.display_text("Taper 60% → 20%") == "Taper 60% → 20%"
+    assert style.display_text("relocated firms under 92号") == "relocated firms under No. 92"
+    assert style.display_text("Shenzhen 深圳") == "Shenzhen"
+    assert style.display_text("深圳", "shenzhen") == "shenzhen"
+    assert style.display_text("Taper 60% → 20%") == "Taper 60% → 20%"
 
 
 def test_display_text_with_a_chinese_font_keeps_everything(monkeypatch):
-    monkeypatch.setattr(plots, "cjk_font", lambda: "Noto Sans CJK SC")
-    assert plots.display_text("Shenzhen 深圳") == "Shenzhen 深圳"
+    monkeypatch.setattr(style, "cjk_font", lambda: "Noto Sans CJK SC")
+    assert style.display_text("Shenzhen 深圳") == "Shenzhen 深圳"

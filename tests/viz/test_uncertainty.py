@@ -18,6 +18,7 @@ import benefitshare as bs  # noqa: E402
 from benefitshare.analysis.sobol import sobol  # noqa: E402
 from benefitshare.analysis.tornado import tornado  # noqa: E402
 from benefitshare.cli import main  # noqa: E402
+from benefitshare.glossary import YUAN_PER_YI  # noqa: E402
 from benefitshare.viz import uncertainty as pu  # noqa: E402
 
 RULES = ["host_keeps_all", "fixed_50_50", "relocation_92"]
@@ -37,7 +38,7 @@ def _close_figures():
 def test_fan_chart_draws_percentile_bands_and_median_of_each_party(draws_result):
     fig = pu.fan_chart(draws_result)
     assert len(fig.axes) == len(RULES)
-    revenue = draws_result.revenue_rdky / 1e8
+    revenue = draws_result.revenue_rdky / YUAN_PER_YI
     for r, ax in enumerate(fig.axes):
         bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
         assert len(bands) == 2 * len(draws_result.party_ids)  # P5-P95 and P25-P75 per party
@@ -71,7 +72,7 @@ def test_npv_violins_mark_each_rule_and_partys_median(draws_result):
     bodies = [c for c in ax.collections if isinstance(c, PolyCollection)]
     R, K = len(RULES), len(draws_result.party_ids)
     assert len(bodies) == R * K
-    npv = draws_result.scalars["npv_rdk"] / 1e8
+    npv = draws_result.scalars["npv_rdk"] / YUAN_PER_YI
     marked = set()
     for coll in ax.collections:
         for seg in getattr(coll, "get_segments", lambda: [])():
@@ -89,7 +90,7 @@ def test_npv_box_plots_and_bad_kind(draws_result):
     medians = sorted(
         float(line.get_xdata()[0]) for line in fig.axes[0].get_lines() if line.get_color() == "0.15"
     )
-    npv = draws_result.scalars["npv_rdk"][:, :, 1] / 1e8
+    npv = draws_result.scalars["npv_rdk"][:, :, 1] / YUAN_PER_YI
     np.testing.assert_allclose(medians, sorted(np.median(npv, axis=1)), rtol=1e-12)
     with pytest.raises(ValueError, match="kind must be 'violin' or 'box'"):
         pu.npv_distribution(draws_result, kind="bar")
@@ -105,13 +106,15 @@ def test_tornado_bars_start_at_the_central_value(tornado_df):
     ax = fig.axes[0]
     bars = ax.patches
     assert len(bars) == 2 * len(tornado_df)
-    centre = tornado_df.attrs["settings"].central_yuan / 1e8
+    centre = tornado_df.attrs["settings"].central_yuan / YUAN_PER_YI
     n = len(tornado_df)
     lows, highs = bars[:n], bars[n:]
     for i, row in tornado_df.iterrows():
         assert lows[i].get_x() == pytest.approx(centre)
-        assert lows[i].get_width() == pytest.approx(row["outcome_low_yuan"] / 1e8 - centre)
-        assert highs[i].get_width() == pytest.approx(row["outcome_high_yuan"] / 1e8 - centre)
+        assert lows[i].get_width() == pytest.approx(row["outcome_low_yuan"] / YUAN_PER_YI - centre)
+        assert highs[i].get_width() == pytest.approx(
+            row["outcome_high_yuan"] / YUAN_PER_YI - centre
+        )
     labels = [t.get_text() for t in ax.get_yticklabels()]
     top_label = labels[int(np.argmax(ax.get_yticks()))]
     assert top_label.startswith(tornado_df["input"].iloc[0])  # largest swing on top
@@ -141,7 +144,7 @@ def test_charts_are_pngs_without_missing_glyphs(draws_result, tornado_df):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pngs = pu.uncertainty_charts(draws_result)
-        from benefitshare.viz.run import to_png
+        from benefitshare.viz.style import to_png
 
         pngs["tornado.png"] = to_png(pu.tornado_chart(tornado_df))
     assert set(pngs) == {"fan.png", "npv_distribution.png", "tornado.png"}

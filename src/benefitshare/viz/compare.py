@@ -1,41 +1,29 @@
 """Charts of a rule comparison: who gains what, and how money moves between the cities.
 
-Every function takes a :class:`~benefitshare.compare.Comparison` and returns a matplotlib
-``Figure``; amounts are shown in 亿元 (100 million yuan). matplotlib is imported only here.
+The viz layer. Every function takes a :class:`~benefitshare.analysis.compare.Comparison` and
+returns a matplotlib ``Figure``; amounts are shown in 亿元 (100 million yuan). The comparison is
+read through its public attributes (``table``, ``reference``, ``game``, ``result``,
+``surplus_yuan``) and its ``net_transfer_rdy()``; nothing is imported from the analysis layer,
+whose plot methods import this module. Colours, fonts and labels come from
+:mod:`benefitshare.viz.style`; matplotlib is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from benefitshare.analysis.compare import net_transfer_rdy
-from benefitshare.viz.run import (
-    YUAN_PER_YI,
+from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.viz.style import (
+    PALETTE,
     chart_style,
-    cjk_font,
     display_text,
+    money_unit,
     party_labels,
     rule_labels,
     to_png,
 )
 
 __all__ = ["gains_scatter", "cumulative_transfers", "comparison_charts"]
-
-_SHAPLEY_COLOUR = "#c4495b"
-_NASH_COLOUR = "#2f6db3"
-_FRONTIER_COLOUR = "#555555"
-_WIN_COLOUR = "#e6f2e6"
-
-
-def _unit() -> str:
-    return "亿元" if cjk_font() else "100 million yuan"
-
-
-def _colours(n: int):
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["tab20" if n > 10 else "tab10"]
-    return [cmap(i % cmap.N) for i in range(n)]
 
 
 def _axes(ax, size):
@@ -96,7 +84,7 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
     nash_vals = comparison.reference["nash_yuan"].to_numpy(float) - sa
     surplus = comparison.surplus_yuan / YUAN_PER_YI
     labels = rule_labels(result)
-    colours = _colours(len(table))
+    colours = PALETTE.rules(len(table))
     with chart_style():
         fig, ax = _axes(ax, (9.5, 6.2))
         pts_x = np.concatenate([x, [0.0, shapley[partner] / YUAN_PER_YI]])
@@ -119,20 +107,20 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
                 (0, 0),
                 max(x1, 0) + abs(x1),
                 max(y1, 0) + abs(y1),
-                color=_WIN_COLOUR,
+                color=PALETTE.win_win,
                 zorder=0,
                 lw=0,
                 label="win-win region (both gain)",
             )
         )
-        ax.axhline(0, color="#999999", lw=0.8, zorder=1)
-        ax.axvline(0, color="#999999", lw=0.8, zorder=1)
+        ax.axhline(0, color=PALETTE.zero, lw=0.8, zorder=1)
+        ax.axvline(0, color=PALETTE.zero, lw=0.8, zorder=1)
         line_x = np.array([x0, x1])
         ax.plot(
             line_x,
             surplus - line_x,
             ls="--",
-            color=_FRONTIER_COLOUR,
+            color=PALETTE.frontier,
             lw=1.0,
             zorder=2,
             label=f"Pareto frontier (expected surplus: {surplus:.1f})",
@@ -171,7 +159,7 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
                     xytext=(6, 5),
                     textcoords="offset points",
                     fontsize=7.5,
-                    color="#333333",
+                    color=PALETTE.note,
                     zorder=5,
                 )
         ax.scatter(
@@ -182,7 +170,7 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
             shapley[others].sum() / YUAN_PER_YI,
             marker="*",
             s=230,
-            color=_SHAPLEY_COLOUR,
+            color=PALETTE.shapley,
             edgecolor="white",
             lw=0.6,
             zorder=6,
@@ -194,15 +182,15 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
             marker="D",
             s=90,
             facecolor="none",
-            edgecolor=_NASH_COLOUR,
+            edgecolor=PALETTE.nash,
             lw=1.6,
             zorder=7,
             label="Nash bargaining split",
         )
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_xlabel(f"{partner_name}: gain over standalone, NPV [{_unit()}]")
-        ax.set_ylabel(f"{host_name}: gain over standalone, NPV [{_unit()}]")
+        ax.set_xlabel(f"{partner_name}: gain over standalone, NPV [{money_unit(short=True)}]")
+        ax.set_ylabel(f"{host_name}: gain over standalone, NPV [{money_unit(short=True)}]")
         what = (
             "expected gains; bars: 5th–95th percentile"
             if result.n_draws > 1
@@ -234,6 +222,15 @@ def cumulative_transfers(comparison, *, ax=None, bands: int = 3):
     zero under "host keeps all". With draws, bands span the 5th to 95th percentiles of the kept
     paths for the ``bands`` best-ranked rules (more would hide each other).
 
+    Parameters
+    ----------
+    comparison : Comparison
+        Its ``net_transfer_rdy()`` gives the mean (R, Y) and per-path (R, D, Y) net transfer
+        [yuan/year], by rule in the run's order.
+    ax : matplotlib Axes, optional
+    bands : int
+        How many of the best-ranked rules get a percentile band.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -241,10 +238,10 @@ def cumulative_transfers(comparison, *, ax=None, bands: int = 3):
     result = comparison.result
     table = comparison.table
     _, _, partner_name, host_name = _sides(comparison)
-    mean_ry, paths_rdy = net_transfer_rdy(result)
+    mean_ry, paths_rdy = comparison.net_transfer_rdy()
     years = result.years
     labels = rule_labels(result)
-    colours = _colours(len(table))
+    colours = PALETTE.rules(len(table))
     with chart_style():
         fig, ax = _axes(ax, (9.5, 5.4))
         for i, rule in enumerate(table["rule"]):
@@ -260,10 +257,12 @@ def cumulative_transfers(comparison, *, ax=None, bands: int = 3):
             if result.n_draws > 1 and i < bands:
                 q = np.percentile(np.cumsum(paths_rdy[r], axis=-1), [5, 95], axis=0) / YUAN_PER_YI
                 ax.fill_between(years, q[0], q[1], color=colours[i], alpha=0.12, lw=0)
-        ax.axhline(0, color="#999999", lw=0.8)
+        ax.axhline(0, color=PALETTE.zero, lw=0.8)
         ax.set_xlim(years[0], years[-1])
         ax.set_xlabel("year")
-        ax.set_ylabel(f"cumulative transfer to {display_text(partner_name)} [{_unit()}]")
+        ax.set_ylabel(
+            f"cumulative transfer to {display_text(partner_name)} [{money_unit(short=True)}]"
+        )
         ax.set_title(
             f"Money moving from {display_text(host_name)} to {display_text(partner_name)}, "
             "cumulative"

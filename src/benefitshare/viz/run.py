@@ -1,63 +1,38 @@
 """Charts of a run: how each rule divides the pool, and where the tax goes.
 
-Every function takes a :class:`~benefitshare.result.Result` and returns a matplotlib
-``Figure``. Amounts are shown in 亿元 (100 million yuan); the model itself stays in yuan.
+The viz layer. Every function takes a :class:`~benefitshare.model.result.Result` (read through its
+public attributes, never imported) and returns a matplotlib ``Figure``; :func:`run_charts` gives
+the charts of a run folder as PNG bytes, which the caller hands to
+:func:`benefitshare.io.run_folder.write_run`. Amounts are shown in 亿元 (100 million yuan); the
+model itself stays in yuan. Colours, fonts and labels come from :mod:`benefitshare.viz.style`;
 matplotlib is imported only when a chart is drawn, so ``import benefitshare`` stays light.
-
-Chinese text in labels (party names, rule labels) is kept when a font with Chinese glyphs is
-installed; otherwise the Chinese parts are dropped, so no label is drawn as empty boxes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import re
 import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 
-from benefitshare.glossary import LOCAL_TIERS, TAX_LABELS, TAXES, TIERS
+from benefitshare.glossary import LOCAL_TIERS, TAX_LABELS, TAXES, TIERS, YUAN_PER_YI
+from benefitshare.viz.style import (
+    PALETTE,
+    chart_style,
+    display_text,
+    money_unit,
+    party_labels,
+    rule_labels,
+    to_png,
+)
 
 __all__ = [
     "annual_allocation",
     "cumulative_share",
     "flow_diagram",
     "run_charts",
-    "chart_style",
-    "money_unit",
-    "display_text",
-    "rule_labels",
-    "party_labels",
-    "cjk_font",
     "default_flow_rule",
-    "to_png",
-    "YUAN_PER_YI",
 ]
-
-#: Yuan per 亿元, the display unit of every chart.
-YUAN_PER_YI = 1e8
-
-#: Font families with Chinese glyphs, tried in this order.
-CJK_FONTS = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Sarasa Gothic SC",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Heiti SC",
-    "AR PL UMing CN",
-)
-
-_CJK_CHARS = "\u2e80-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
-_CJK = re.compile(f"[{_CJK_CHARS}]")
-_CJK_GROUP = re.compile(rf"\s*[(（][^()（）]*[{_CJK_CHARS}][^()（）]*[)）]")
 
 _TIER_LABELS = {
     "central": "Central",
@@ -65,98 +40,10 @@ _TIER_LABELS = {
     "city": "City",
     "county": "County / zone",
 }
-_TIER_COLOURS = {
-    "central": "#8c8c8c",
-    "provincial": "#b39b77",
-    "city": "#4c9a6a",
-    "county": "#8fbf6f",
-}
-_PARTY_COLOURS = ("#2f6db3", "#e08a2c", "#7b5ea7", "#c4495b", "#3c9c9c", "#9a7b3c")
-_REBATE_COLOUR = "#c9c9c9"
-
-
-# ------------------------------------------------------------------------------------ labels
-@functools.cache
-def cjk_font() -> str | None:
-    """Name of an installed font family with Chinese glyphs, or None."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
-
-
-def display_text(text: str, fallback: str = "") -> str:
-    """``text`` as it can be drawn: unchanged with a Chinese font, else without Chinese parts.
-
-    A parenthesised group containing Chinese is dropped whole (``"rule (财预〔2015〕92号)"`` ->
-    ``"rule"``), a document number ``92号`` becomes ``No. 92``, and other Chinese characters are
-    removed. ``fallback`` is returned when nothing is left.
-    """
-    if cjk_font() is not None or not _CJK.search(text):
-        return text
-    out = _CJK_GROUP.sub("", text)
-    out = re.sub(r"(\d+)\s*号", r"No. \1", out)
-    out = _CJK.sub("", out)
-    out = re.sub(r"\s+", " ", out).strip(" ;,:")
-    return out or fallback
-
-
-def money_unit() -> str:
-    """The display unit of money in charts: 亿元 with a Chinese font, else in English."""
-    return "亿元 (100 million yuan)" if cjk_font() else "100 million yuan"
-
-
-@contextlib.contextmanager
-def chart_style():
-    """rcParams for every chart (a context manager): a Chinese-capable font first when installed.
-
-    Interactive mode is kept as the body leaves it: in Jupyter the inline backend switches it on
-    when the session's first figure is created, and restoring it on leaving the ``rc_context``
-    would stop later figures from being shown.
-    """
-    import matplotlib as mpl
-
-    families = [cjk_font()] if cjk_font() else []
-    with mpl.rc_context(
-        {
-            "font.family": "sans-serif",
-            "font.sans-serif": [*families, "DejaVu Sans"],
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.titlesize": 9.5,
-            "axes.labelsize": 9,
-            "xtick.labelsize": 8,
-            "ytick.labelsize": 8,
-            "legend.fontsize": 8.5,
-            "figure.dpi": 100,
-            "savefig.dpi": 120,
-            "savefig.bbox": "tight",
-        }
-    ):
-        try:
-            yield
-        finally:
-            interactive = mpl.is_interactive()
-    mpl.interactive(interactive)
-
-
-def rule_labels(result) -> dict[str, str]:
-    """Display label of each rule of the run: the scenario's ``label``, else its name."""
-    specs = {r.name: r for r in result.scenario.spec.rules}
-    return {
-        name: display_text(specs[name].label, name) if name in specs and specs[name].label else name
-        for name in result.rule_names
-    }
-
-
-def party_labels(result) -> dict[str, str]:
-    """Display name of each party (the scenario's ``name``, else the id)."""
-    parties = result.scenario.spec.parties
-    return {pid: display_text(parties[pid].name, pid) for pid in result.party_ids}
 
 
 def _party_colours(result) -> dict[str, str]:
-    return {pid: _PARTY_COLOURS[k % len(_PARTY_COLOURS)] for k, pid in enumerate(result.party_ids)}
+    return {pid: PALETTE.party(k) for k, pid in enumerate(result.party_ids)}
 
 
 def _rule_indices(result, rules: Sequence[str] | None) -> list[int]:
@@ -309,12 +196,12 @@ def cumulative_share(
         if ax is None:
             fig, ax = plt.subplots(figsize=(11, 5.2))
         fig = ax.figure
-        cmap = plt.get_cmap("tab10")
+        colours = PALETTE.rules(len(idx))
         for n, r in enumerate(idx):
             ax.plot(
                 result.years,
                 ratio[r],
-                color=cmap(n % 10),
+                color=colours[n],
                 ls=styles[(n // 10) % 4] if n >= 10 else "-",
                 lw=1.8,
                 label="\n".join(textwrap.wrap(labels[result.rule_names[r]], 48)),
@@ -379,16 +266,16 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
     for t, tax in enumerate(TAXES):
         if tier_tl[t].sum() > 0:
             label = display_text(TAX_LABELS[tax], tax)
-            nodes.append((0, f"tax:{tax}", label, float(tier_tl[t].sum()), "0.45"))
+            nodes.append((0, f"tax:{tax}", label, float(tier_tl[t].sum()), PALETTE.tax))
     tier_tot = tier_tl.sum(axis=0)
     for j, tier in enumerate(TIERS):
         nodes.append(
-            (1, f"tier:{tier}", _TIER_LABELS[tier], float(tier_tot[j]), _TIER_COLOURS[tier])
+            (1, f"tier:{tier}", _TIER_LABELS[tier], float(tier_tot[j]), PALETTE.tiers[tier])
         )
     nodes += [
-        (2, "pool", "Shareable pool", pool, "#5b7fa8"),
-        (2, "outside", "Local revenue outside the pool", outside, "#a0a0a0"),
-        (2, "rebates", "Rebates to firms", rebates, _REBATE_COLOUR),
+        (2, "pool", "Shareable pool", pool, PALETTE.pool),
+        (2, "outside", "Local revenue outside the pool", outside, PALETTE.outside),
+        (2, "rebates", "Rebates to firms", rebates, PALETTE.rebates),
     ]
     for k, pid in enumerate(result.party_ids):
         nodes.append(
@@ -398,7 +285,7 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
     links: list[tuple[str, str, float, str]] = []
     for t, tax in enumerate(TAXES):
         for j, tier in enumerate(TIERS):
-            links.append((f"tax:{tax}", f"tier:{tier}", float(tier_tl[t, j]), _TIER_COLOURS[tier]))
+            links.append((f"tax:{tax}", f"tier:{tier}", float(tier_tl[t, j]), PALETTE.tiers[tier]))
     # local tiers (and any other tier the pool draws on) into pool / outside / rebates
     local = float(sum(tier_tot[TIERS.index(t)] for t in LOCAL_TIERS))
     beyond_local = max(pool + outside + rebates - local, 0.0)
@@ -408,12 +295,12 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
     for j, tier in enumerate(LOCAL_TIERS):
         w = (tier_tot[TIERS.index(tier)] - rebates_l[j]) / net_local if net_local > 0 else 0.0
         for key, amount in (("pool", pool - beyond_local), ("outside", outside)):
-            links.append((f"tier:{tier}", key, float(w * amount), _TIER_COLOURS[tier]))
-        links.append((f"tier:{tier}", "rebates", float(rebates_l[j]), _TIER_COLOURS[tier]))
+            links.append((f"tier:{tier}", key, float(w * amount), PALETTE.tiers[tier]))
+        links.append((f"tier:{tier}", "rebates", float(rebates_l[j]), PALETTE.tiers[tier]))
     other = float(sum(tier_tot[TIERS.index(t)] for t in pool_tiers))
     for tier in pool_tiers:
         w = tier_tot[TIERS.index(tier)] / other if other > 0 else 0.0
-        links.append((f"tier:{tier}", "pool", float(w * beyond_local), _TIER_COLOURS[tier]))
+        links.append((f"tier:{tier}", "pool", float(w * beyond_local), PALETTE.tiers[tier]))
     for k, pid in enumerate(result.party_ids):
         links.append(("pool", f"party:{pid}", float(share_k[k]), colours[pid]))
         links.append(("outside", f"party:{pid}", float(retained_k[k]), colours[pid]))
@@ -452,20 +339,6 @@ def default_flow_rule(result) -> str:
     return next(
         (n for n, v in zip(result.rule_names, partner, strict=True) if v > 0), result.rule_names[0]
     )
-
-
-def to_png(fig, *, dpi: int = 120) -> bytes:
-    """Render a figure to PNG bytes and close it (so a loop of charts does not pile up)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    finally:
-        plt.close(fig)
-    return buf.getvalue()
 
 
 def run_charts(result, *, flow_rule: str | None = None) -> dict[str, bytes]:

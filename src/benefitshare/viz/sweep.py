@@ -19,7 +19,7 @@ import pandas as pd
 
 from benefitshare.analysis.sweep_effects import input_columns, input_levels, pick_rows
 from benefitshare.glossary import YUAN_PER_YI
-from benefitshare.viz.run import chart_style
+from benefitshare.viz.style import chart_style
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
 

@@ -1,11 +1,13 @@
 """Charts of a run with draws and of sensitivity analyses.
 
-:func:`fan_chart` and :func:`npv_distribution` take a :class:`~benefitshare.result.Result` of a
-run with ``draws > 1``; :func:`tornado_chart` and :func:`sobol_chart` take the tables of
-:func:`benefitshare.sensitivity.tornado` and :func:`benefitshare.sensitivity.sobol`. Each
-returns a matplotlib ``Figure``. Amounts are shown in 亿元 (100 million yuan); the model stays in
-yuan. Chinese text is kept only when a font with Chinese glyphs is installed (see
-:func:`benefitshare.plots.display_text`).
+The viz layer. :func:`fan_chart` and :func:`npv_distribution` take a
+:class:`~benefitshare.model.result.Result` of a run with ``draws > 1``; :func:`tornado_chart` and
+:func:`sobol_chart` take the tables of :func:`benefitshare.tornado` and
+:func:`benefitshare.sobol`. Each returns a matplotlib ``Figure``; nothing is
+imported from the model or the analyses (the objects are read through their public attributes).
+Amounts are shown in 亿元 (100 million yuan); the model stays in yuan. Colours, fonts and labels
+come from :mod:`benefitshare.viz.style` (Chinese text is kept only when a font with Chinese glyphs
+is installed, see :func:`benefitshare.viz.style.display_text`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benefitshare.viz.run import (
-    YUAN_PER_YI,
+from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.viz.style import (
+    PALETTE,
     chart_style,
     display_text,
     money_unit,
     party_labels,
     rule_labels,
+    to_png,
 )
 
 __all__ = ["fan_chart", "npv_distribution", "tornado_chart", "sobol_chart", "uncertainty_charts"]
-
-_PARTY_COLOURS = ("#2f6db3", "#e08a2c", "#7b5ea7", "#c4495b", "#3c9c9c", "#9a7b3c")
-_LOW_COLOUR, _HIGH_COLOUR = "#c4495b", "#2f6db3"
-_FIRST_COLOUR, _TOTAL_COLOUR = "#2f6db3", "#9cbfe3"
 
 
 def _clean(text: str, fallback: str = "") -> str:
@@ -58,7 +58,7 @@ def _positions(valid: list[str], wanted: Sequence[str] | None, kind: str) -> lis
 
 
 def _colour(k: int) -> str:
-    return _PARTY_COLOURS[k % len(_PARTY_COLOURS)]
+    return PALETTE.party(k)
 
 
 # ------------------------------------------------------------------------------------ fan chart
@@ -290,7 +290,7 @@ def tornado_chart(df, *, ax=None, max_inputs: int | None = None):
     Parameters
     ----------
     df : pandas.DataFrame
-        From :func:`benefitshare.sensitivity.tornado` (with its ``attrs["settings"]``).
+        From :func:`benefitshare.tornado` (with its ``attrs["settings"]``).
     ax : matplotlib Axes, optional
     max_inputs : int, optional
         Draw only the inputs with the largest swings.
@@ -315,8 +315,8 @@ def tornado_chart(df, *, ax=None, max_inputs: int | None = None):
         if ax is None:
             fig, ax = plt.subplots(figsize=(9.5, 0.5 * len(rows) + 1.7))
         fig = ax.figure
-        ax.barh(y, lo - centre, left=centre, height=0.6, color=_LOW_COLOUR, alpha=0.85)
-        ax.barh(y, hi - centre, left=centre, height=0.6, color=_HIGH_COLOUR, alpha=0.85)
+        ax.barh(y, lo - centre, left=centre, height=0.6, color=PALETTE.low, alpha=0.85)
+        ax.barh(y, hi - centre, left=centre, height=0.6, color=PALETTE.high, alpha=0.85)
         ax.axvline(centre, color="0.2", lw=1.0)
         ax.set_yticks(y)
         ax.set_yticklabels(
@@ -337,8 +337,8 @@ def tornado_chart(df, *, ax=None, max_inputs: int | None = None):
         )
         ax.legend(
             handles=[
-                Patch(color=_LOW_COLOUR, alpha=0.85, label=f"input at its {p_lo}"),
-                Patch(color=_HIGH_COLOUR, alpha=0.85, label=f"input at its {p_hi}"),
+                Patch(color=PALETTE.low, alpha=0.85, label=f"input at its {p_lo}"),
+                Patch(color=PALETTE.high, alpha=0.85, label=f"input at its {p_hi}"),
             ],
             loc="lower right",
             frameon=True,
@@ -354,7 +354,8 @@ def sobol_chart(df, *, ax=None):
     Parameters
     ----------
     df : pandas.DataFrame
-        From :func:`benefitshare.sensitivity.sobol` or ``sobol_from_function``.
+        From :func:`benefitshare.sobol` (or ``sobol_from_function``), with its
+        ``attrs["settings"]``.
     ax : matplotlib Axes, optional
 
     Returns
@@ -379,8 +380,8 @@ def sobol_chart(df, *, ax=None):
             fig, ax = plt.subplots(figsize=(9.5, 0.5 * len(df) + 1.9))
         fig = ax.figure
         for col, offset, colour, label in (
-            ("total_order", h / 2, _TOTAL_COLOUR, "total (with interactions)"),
-            ("first_order", -h / 2, _FIRST_COLOUR, "first order (alone)"),
+            ("total_order", h / 2, PALETTE.total_order, "total (with interactions)"),
+            ("first_order", -h / 2, PALETTE.first_order, "first order (alone)"),
         ):
             ax.barh(
                 y + offset,
@@ -418,8 +419,6 @@ def sobol_chart(df, *, ax=None):
 
 def uncertainty_charts(result) -> dict[str, bytes]:
     """The charts of a run with draws as PNG bytes: ``fan.png`` and ``npv_distribution.png``."""
-    from benefitshare.viz.run import to_png
-
     return {
         "fan.png": to_png(fan_chart(result)),
         "npv_distribution.png": to_png(npv_distribution(result)),
