@@ -21,10 +21,15 @@ import pandas as pd
 from benefitshare.analysis.outcomes import (
     expected_npv_rk,
     expected_standalone_npv_k,
-    revenue_yuan,
 )
 from benefitshare.glossary import COST_KINDS, YUAN_PER_YI
-from benefitshare.model.metrics import gain_yuan, npv_yuan, party_discount_factors, percentiles
+from benefitshare.model.metrics import (
+    gain_yuan,
+    npv_yuan,
+    party_discount_factors,
+    percentiles,
+    revenue_yuan,
+)
 from benefitshare.model.run import game_from_result
 from benefitshare.rules.games import CoalitionGame
 

@@ -29,6 +29,7 @@ from benefitshare.model.metrics import (
     net_benefit_yuan,
     npv_yuan,
     party_discount_factors,
+    revenue_yuan,
 )
 from benefitshare.model.run import evaluate, select_rules
 
@@ -36,7 +37,6 @@ __all__ = [
     "METRICS",
     "Outcome",
     "parse_outcome",
-    "revenue_yuan",
     "outcome_values",
     "outcome_evaluator",
     "expected_npv_rk",
@@ -194,12 +194,6 @@ def parse_outcome(
     return Outcome(metric, party, rule) if needs else Outcome(metric)
 
 
-def revenue_yuan(pool_share_yuan, retained_yuan, dividends_yuan):
-    """Revenue a party receives [yuan/year]: its pool share, local revenue outside the pool and
-    platform dividends (arrays that broadcast, last axis the year)."""
-    return np.asarray(pool_share_yuan) + (np.asarray(retained_yuan) + np.asarray(dividends_yuan))
-
-
 def outcome_values(scenario, chunk, outcome: Outcome, rule_index: int = 0) -> np.ndarray:
     """The outcome for every draw of one evaluated chunk.
 
@@ -256,22 +250,17 @@ def outcome_evaluator(scenario, outcome: Outcome):
 def expected_npv_rk(result) -> np.ndarray:
     """Expected NPV of each party's net benefit per rule [yuan], shape (R, K).
 
-    The mean over all draws of the run, at each party's discount rate; NPV is linear, so this is
-    the NPV of the mean path.
+    The mean over all draws of the run, at each party's discount rate
+    (:meth:`~benefitshare.model.result.Result.npv_mean_rk`).
     """
-    m = result.means
-    factors_ky = party_discount_factors(result.scenario.spec, result.years)
-    revenue_rky = revenue_yuan(m["pool_share_rdky"], m["retained_dky"], m["dividends_dky"])
-    costs_ky = m["costs_cdky"].sum(axis=0)
-    return npv_yuan(net_benefit_yuan(revenue_rky, costs_ky[None]), factors_ky[None])
+    return result.npv_mean_rk()
 
 
 def expected_standalone_npv_k(result) -> np.ndarray:
     """Expected NPV of each party's standalone (no-agreement) revenue [yuan], shape (K,)."""
-    factors_ky = party_discount_factors(result.scenario.spec, result.years)
-    return npv_yuan(result.means["standalone_dky"], factors_ky)
+    return result.standalone_npv_mean_k()
 
 
 def expected_gain_rk(result) -> np.ndarray:
     """Expected NPV gain of each party over its standalone value per rule [yuan], (R, K)."""
-    return gain_yuan(expected_npv_rk(result), expected_standalone_npv_k(result)[None])
+    return result.gain_mean_rk()

@@ -12,6 +12,7 @@ import numpy as np
 __all__ = [
     "discount_factors",
     "party_discount_factors",
+    "revenue_yuan",
     "net_benefit_yuan",
     "npv_yuan",
     "gain_yuan",
@@ -48,6 +49,13 @@ def party_discount_factors(spec, years) -> np.ndarray:
         for p in spec.parties.values()
     ]
     return discount_factors(np.array(rates), years)
+
+
+def revenue_yuan(pool_share_yuan, retained_yuan, dividends_yuan):
+    """Revenue a party receives [yuan/year]: its pool share, plus the local revenue it keeps
+    outside the pool, plus platform dividends (arrays that broadcast; the last axis is the year).
+    """
+    return np.asarray(pool_share_yuan) + (np.asarray(retained_yuan) + np.asarray(dividends_yuan))
 
 
 def net_benefit_yuan(revenue_yuan, costs_yuan):

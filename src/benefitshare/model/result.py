@@ -19,6 +19,7 @@ from benefitshare.model.metrics import (
     npv_yuan,
     payback_year,
     percentiles,
+    revenue_yuan,
 )
 
 __all__ = ["Result"]
@@ -99,7 +100,7 @@ class Accumulator:
             else self.sums["rebates_n2y"] + c.rebates_n2y
         )
         # per-draw scalars
-        revenue = c.pool_share_rdky + (c.retained_dky + c.dividends_dky)[None]
+        revenue = revenue_yuan(c.pool_share_rdky, c.retained_dky[None], c.dividends_dky[None])
         costs = c.costs_cdky.sum(axis=0)
         net = net_benefit_yuan(revenue, costs[None])
         npv = npv_yuan(net, self.factors_ky[None, None])
@@ -258,7 +259,7 @@ class Result:
     @property
     def revenue_rdky(self) -> np.ndarray:
         """Revenue each party receives: pool share + local revenue outside the pool + dividends."""
-        return self.pool_share_rdky + (self.retained_dky + self.dividends_dky)[None]
+        return revenue_yuan(self.pool_share_rdky, self.retained_dky[None], self.dividends_dky[None])
 
     @property
     def costs_dky(self) -> np.ndarray:
@@ -275,6 +276,14 @@ class Result:
     def standalone_npv_dk(self) -> np.ndarray:
         """NPV of each party's standalone (no-agreement) revenue per kept draw [yuan], (D, K)."""
         return self.scalars["standalone_npv_dk"]
+
+    def standalone_npv_mean_k(self) -> np.ndarray:
+        """Mean NPV of each party's standalone (no-agreement) revenue over all draws [yuan], (K,)."""
+        return npv_yuan(self.means["standalone_dky"], self.discount_ky)
+
+    def gain_mean_rk(self) -> np.ndarray:
+        """Mean NPV gain of each party over its standalone value per rule [yuan], shape (R, K)."""
+        return gain_yuan(self.npv_mean_rk(), self.standalone_npv_mean_k()[None])
 
     def gains_rdk(self) -> np.ndarray:
         """NPV gain of each party over its standalone value, per rule and draw [yuan]."""
@@ -296,10 +305,10 @@ class Result:
         """
         m = self.means
         share_ry = m["pool_share_rdky"]  # (R, K, Y)
-        revenue = share_ry + (m["retained_dky"] + m["dividends_dky"])[None]
+        revenue = revenue_yuan(share_ry, m["retained_dky"][None], m["dividends_dky"][None])
         costs_k = m["costs_cdky"].sum(axis=0).sum(axis=-1)  # (K,)
         pool_total = m["pool_dy"].sum()
-        npv_mean = self._npv_mean_rk()
+        npv_mean = self.npv_mean_rk()
         sc = self.scalars
         payback = sc["payback_rdk"]
         rows = []
@@ -338,10 +347,15 @@ class Result:
         df["payback_year"] = df["payback_year"].astype("Int64")
         return df
 
-    def _npv_mean_rk(self) -> np.ndarray:
-        """Mean NPV of net benefit over all draws (NPV is linear, so NPV of the mean path)."""
+    def npv_mean_rk(self) -> np.ndarray:
+        """Mean NPV of each party's net benefit per rule over all draws [yuan], shape (R, K).
+
+        NPV is linear, so this is the NPV of the mean path, at each party's discount rate.
+        """
         m = self.means
-        revenue = m["pool_share_rdky"] + (m["retained_dky"] + m["dividends_dky"])[None]
+        revenue = revenue_yuan(
+            m["pool_share_rdky"], m["retained_dky"][None], m["dividends_dky"][None]
+        )
         net = net_benefit_yuan(revenue, m["costs_cdky"].sum(axis=0)[None])
         return npv_yuan(net, self.discount_ky[None])
 
@@ -362,7 +376,7 @@ class Result:
         idx = pd.MultiIndex.from_product(
             [self.rule_names, self.party_ids, self.years], names=["rule", "party", "year"]
         )
-        revenue = share + (retained + dividends)[None]
+        revenue = revenue_yuan(share, retained[None], dividends[None])
         cols = {
             "amount_yuan": revenue.reshape(-1),
             "pool_share_yuan": share.reshape(-1),
