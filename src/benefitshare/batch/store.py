@@ -30,7 +30,6 @@ import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ import pandas as pd
 from benefitshare.batch.spec import SweepResumeError
 from benefitshare.errors import Problem
 from benefitshare.io import files as _io
+from benefitshare.io.run_folder import package_version
 
 __all__ = [
     "MANIFEST",
@@ -68,14 +68,6 @@ _VARIANT_FILE = re.compile(r"^v(\d{6,})\.parquet$")
 def now_iso() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def package_version() -> str:
-    """The installed version of benefitshare, from its package metadata."""
-    try:
-        return version("benefitshare")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
 
 
 def variant_file(out: Path, index: int, table: str = "summary") -> Path:

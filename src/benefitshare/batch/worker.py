@@ -25,7 +25,7 @@ import pandas as pd
 
 from benefitshare.batch.plan import VariantTask, code_sha256
 from benefitshare.batch.spec import DETAIL_TABLES
-from benefitshare.model.metrics import gain_yuan, npv_yuan, party_discount_factors
+from benefitshare.model.metrics import gain_yuan
 from benefitshare.model.run import run
 from benefitshare.scenario.load import load_scenario
 
@@ -116,8 +116,7 @@ def variant_tables(result, detail: Sequence[str] = ()) -> dict[str, pd.DataFrame
     ``gain_yuan`` [yuan] (``npv_yuan`` less it).
     """
     summary = result.summary()
-    factors_ky = party_discount_factors(result.scenario.spec, result.years)
-    standalone_k = npv_yuan(result.means["standalone_dky"], factors_ky)
+    standalone_k = result.standalone_npv_mean_k()
     by_party = dict(zip(result.party_ids, standalone_k, strict=True))
     summary.insert(3, "standalone_npv_yuan", summary["party"].map(by_party).astype(float))
     summary.insert(4, "gain_yuan", gain_yuan(summary["npv_yuan"], summary["standalone_npv_yuan"]))

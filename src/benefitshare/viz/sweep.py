@@ -19,11 +19,9 @@ import pandas as pd
 
 from benefitshare.analysis.sweep_effects import input_columns, input_levels, pick_rows
 from benefitshare.glossary import YUAN_PER_YI
-from benefitshare.viz.style import chart_style
+from benefitshare.viz.style import PALETTE, chart_style
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
-
-_COLOURS = ("#2f6db3", "#e08a2c", "#4c9a6a", "#c4495b", "#7b5ea7", "#3c9c9c", "#9a7b3c", "#8c8c8c")
 
 
 #: Display names of the metrics of the results table.
@@ -224,9 +222,8 @@ def metric_by_input(
                 frame[name]
             )
             categories = list(dict.fromkeys(frame[name])) if not numeric else None
-            for i, rule in enumerate(rules):
+            for rule, colour in zip(rules, PALETTE.rules(len(rules)), strict=True):
                 sub, _, _ = pick_rows(frame, metric, rule, party)
-                colour = _COLOURS[i % len(_COLOURS)]
                 xs = sub[name].map(categories.index) if categories else sub[name]
                 ax.scatter(xs, sub[metric] / scale, s=9, alpha=0.35, color=colour, linewidths=0)
                 level = input_levels(sub[name], max_levels) if numeric else xs
@@ -245,7 +242,7 @@ def metric_by_input(
                     range(len(categories)), [str(c) for c in categories], rotation=20, ha="right"
                 )
             ax.set_xlabel(labels.get(name, name))
-            ax.axhline(0.0, color="#999999", lw=0.6, zorder=0)
+            ax.axhline(0.0, color=PALETTE.zero, lw=0.6, zorder=0)
             ax.grid(axis="y", color="#e6e6e6", lw=0.6)
         for ax in axes.flat[len(names) :]:
             ax.set_visible(False)
