@@ -1,268 +1,23 @@
-"""The ``benefitshare`` command line.
-
-Each verb is one function ``cmd_<verb>(args) -> exit status`` plus a parser block, registered in
-:data:`VERBS` with the :func:`verb` decorator; adding a verb means adding both. Invalid input (a
-scenario error, a bad ``--set`` or ``--rules``, an output name that escapes the output folder)
-prints the problems to stderr and exits with status 2 without writing anything; any other error
-prints one line (the traceback with ``--debug``) and exits with status 1.
-
-Examples
---------
-.. code-block:: console
-
-    $ benefitshare run scenarios/reference.toml --set model.discount_rate=0.05 --name dr5
-    $ benefitshare validate scenarios/*.toml
-    $ benefitshare report outputs/dr5
-"""
-
-from __future__ import annotations
+"""Verbs that analyse scenarios: sensitivity, compare, sweep."""
 
 import argparse
-import contextlib
 import dataclasses
-import json
-import os
 import shlex
 import sys
 import time
-import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benefitshare.errors import Problem, RuleError, ScenarioError
+from benefitshare.cli.verbs import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_OK,
+    parse_overrides,
+    parse_rules,
+    shown,
+    verb,
+)
+from benefitshare.errors import Problem, ScenarioError
 from benefitshare.io import run_folder as _io
-
-__all__ = ["main", "build_parser", "VERBS", "verb", "EXIT_OK", "EXIT_ERROR", "EXIT_INVALID"]
-
-EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
-
-#: Errors that mean "the input is wrong": reported without a traceback, exit status 2.
-INPUT_ERRORS = (ScenarioError, RuleError, _io.RunFolderError)
-
-
-@dataclasses.dataclass(frozen=True)
-class Verb:
-    """A subcommand: its help line, how to add its arguments, and what it does."""
-
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    handler: Callable[[argparse.Namespace], int]
-
-
-#: The subcommands, by name, in the order ``--help`` lists them.
-VERBS: dict[str, Verb] = {}
-
-
-def verb(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]):
-    """Register ``fn(args) -> int`` as the subcommand ``name`` (a decorator)."""
-
-    def register(fn: Callable[[argparse.Namespace], int]):
-        VERBS[name] = Verb(name, help, configure, fn)
-        return fn
-
-    return register
-
-
-# ------------------------------------------------------------------------------------ run
-def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument(
-        "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
-    )
-    p.add_argument("--name", help="run folder name under --out (default: the scenario file's stem)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value, e.g. model.discount_rate=0.05 or "
-        "rules[fixed_50_50].params.term_years=5 (repeatable)",
-    )
-    p.add_argument(
-        "--rules", metavar="A,B", help="comma-separated names of the rules to run (default: all)"
-    )
-    p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
-    p.add_argument("--seed", type=int, help="random seed for draws > 1")
-    p.add_argument("--sampler", help="sampling method for draws > 1")
-    p.add_argument(
-        "--flow-rule",
-        metavar="RULE",
-        help="rule whose split the flow chart shows (default: the first rule that "
-        "gives the partner part of the pool)",
-    )
-    p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
-    p.add_argument(
-        "--quiet", "-q", action="store_true", help="print only where the run was written"
-    )
-
-
-def _parse_overrides(texts: Sequence[str]) -> dict:
-    from benefitshare.scenario.load import parse_override
-
-    overrides, problems = {}, []
-    for text in texts:
-        try:
-            key, value = parse_override(text)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-            continue
-        if not key:
-            problems.append(Problem("<overrides>", text, "the field path before '=' is empty"))
-            continue
-        overrides[key] = value
-    if problems:
-        raise ScenarioError(problems)
-    return overrides
-
-
-def _parse_rules(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ScenarioError(Problem("<arguments>", "--rules", "give at least one rule name", text))
-    return names
-
-
-@verb("run", "run a scenario and write its tables, charts and manifest", _configure_run)
-def cmd_run(args: argparse.Namespace) -> int:
-    import benefitshare as bs
-
-    t0 = time.perf_counter()
-    overrides = _parse_overrides(args.overrides)
-    rules = _parse_rules(args.rules)
-    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
-    dest = _io.safe_output_dir(Path(args.out), args.name or scenario.name)
-    if args.flow_rule is not None:
-        chosen = rules if rules is not None else scenario.rule_names
-        if args.flow_rule not in chosen:
-            raise ScenarioError(
-                Problem(
-                    "<arguments>",
-                    "--flow-rule",
-                    f"not a rule of this run; valid: {', '.join(chosen)}",
-                    args.flow_rule,
-                )
-            )
-    t_loaded = time.perf_counter()
-    kwargs = {"rules": rules}
-    for key in ("draws", "seed", "sampler"):
-        if getattr(args, key) is not None:
-            kwargs[key] = getattr(args, key)
-    result = bs.run(scenario, **kwargs)
-    t_run = time.perf_counter()
-
-    manifest = _io.run_manifest(
-        result,
-        command=shlex.join(["benefitshare", *args.argv]),
-        overrides=overrides,
-        sampler=args.sampler,
-        timings={"load_s": round(t_loaded - t0, 4), "run_s": round(t_run - t_loaded, 4)},
-    )
-    charts, chart_settings = {}, {}
-    if not args.no_charts:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from benefitshare.viz import run as plots
-
-        flow_rule = args.flow_rule or plots.default_flow_rule(result)
-        charts = plots.run_charts(result, flow_rule=flow_rule)
-        chart_settings = {"flow_rule": flow_rule}
-    pngs = _uncertainty_pngs(result, args.no_charts)
-    if pngs:
-        manifest["uncertainty_charts"] = sorted(pngs)
-    _io.write_run(
-        result,
-        dest,
-        manifest=manifest,
-        charts={**charts, **pngs},
-        chart_settings=chart_settings,
-    )
-
-    if not args.quiet:
-        from benefitshare.io.report import run_text
-
-        print(
-            run_text(
-                result.summary(),
-                result.headline(),
-                title=scenario.spec.header.title,
-                years=(int(result.years[0]), int(result.years[-1])),
-            )
-        )
-        print()
-    print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
-    return EXIT_OK
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-# ------------------------------------------------------------------------------------ validate
-def _configure_validate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
-
-
-@verb("validate", "check scenario files and report every problem", _configure_validate)
-def cmd_validate(args: argparse.Namespace) -> int:
-    from benefitshare.scenario.load import load_scenario
-
-    status = EXIT_OK
-    for name in args.files:
-        try:
-            load_scenario(name)
-        except ScenarioError as exc:
-            status = EXIT_INVALID
-            print(f"invalid: {name}\n{_indent(str(exc))}", file=sys.stderr)
-        else:
-            print(f"ok: {name}")
-    return status
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
-
-
-# ------------------------------------------------------------------------------------ schema
-@verb("schema", "print the JSON Schema of scenario files", lambda p: None)
-def cmd_schema(args: argparse.Namespace) -> int:
-    from benefitshare.scenario.load import json_schema
-
-    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
-    return EXIT_OK
-
-
-# ------------------------------------------------------------------------------------ rules
-@verb("rules", "list the registered split rules", lambda p: None)
-def cmd_rules(args: argparse.Namespace) -> int:
-    from benefitshare.rules import SPLIT_RULES
-
-    width = max(len(n) for n in SPLIT_RULES)
-    for name in sorted(SPLIT_RULES):
-        print(f"{name:<{width}}  {SPLIT_RULES[name].summary}")
-    return EXIT_OK
-
-
-# ------------------------------------------------------------------------------------ report
-def _configure_report(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `benefitshare run`")
-
-
-@verb("report", "write report.md and report.html into a run folder", _configure_report)
-def cmd_report(args: argparse.Namespace) -> int:
-    from benefitshare.io.report import build_report
-
-    for path in build_report(args.run_dir):
-        print(f"wrote {_shown(path)}")
-    return EXIT_OK
-
 
 # ------------------------------------------------------------------------------------ sensitivity
 _SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
@@ -411,7 +166,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 for flag in wrong
             ]
         )
-    overrides = _parse_overrides(args.overrides)
+    overrides = parse_overrides(args.overrides)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     name = args.name or f"{scenario.name}_sensitivity_{args.method}"
     dest = _io.safe_output_dir(Path(args.out), name)
@@ -460,7 +215,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_sensitivity_text(df, args.method))
         print()
-    print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
+    print(f"wrote {shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
     return EXIT_OK
 
 
@@ -527,8 +282,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError(
             Problem("<arguments>", "--draws", "must be a whole number >= 1", args.draws)
         )
-    overrides = _parse_overrides(args.overrides)
-    rules = _parse_rules(args.rules)
+    overrides = parse_overrides(args.overrides)
+    rules = parse_rules(args.rules)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     dest = _io.safe_output_dir(Path(args.out), args.name or f"{scenario.name}_compare")
     kwargs = {"rules": rules}
@@ -568,17 +323,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(cmp.to_text())
         print()
-    print(f"wrote {_shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
+    print(f"wrote {shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
     return EXIT_OK
-
-
-def _uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
-    """Fan chart and NPV distribution of a run with draws (none for a deterministic run)."""
-    if no_charts or result.n_draws < 2:
-        return {}
-    from benefitshare.viz.uncertainty import uncertainty_charts
-
-    return uncertainty_charts(result)
 
 
 # ------------------------------------------------------------------------------------ sweep
@@ -670,75 +416,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(text.splitlines()[0] if args.quiet else text)
     if not args.quiet:
         print()
-    print(f"results in {_shown(res.out)}/ (pandas: bs.load_sweep({str(_shown(res.out))!r}))")
+    print(f"results in {shown(res.out)}/ (pandas: bs.load_sweep({str(shown(res.out))!r}))")
     if res.n_failed:
         print(
             f"{res.n_failed} variant{'s' if res.n_failed != 1 else ''} failed: their errors are in "
-            f"{_shown(res.out)}/sweep.json; run the same command again to retry them",
+            f"{shown(res.out)}/sweep.json; run the same command again to retry them",
             file=sys.stderr,
         )
         return EXIT_ERROR
     return EXIT_OK
-
-
-# ------------------------------------------------------------------------------------ main
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one subparser per entry of :data:`VERBS`."""
-    from benefitshare import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="benefitshare",
-        description="Tax flows of Shenzhen–Shanwei co-built parks and how split rules divide them.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show the traceback of unexpected errors"
-    )
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for v in VERBS.values():
-        p = sub.add_parser(v.name, help=v.help, description=v.help)
-        p.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="show the traceback of unexpected errors",
-        )
-        v.configure(p)
-        p.set_defaults(handler=v.handler)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 error, 2 invalid input)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
-        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_INVALID
-    args.argv = argv
-    try:
-        return args.handler(args)
-    except INPUT_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into a reader that stopped (`| head`): stop quietly
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except Exception as exc:
-        if args.debug:
-            traceback.print_exc()
-        else:
-            print(
-                f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                file=sys.stderr,
-            )
-        return EXIT_ERROR
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Verbs on scenarios and run folders: run, validate, schema, rules, report."""
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from benefitshare.cli.verbs import (
+    EXIT_INVALID,
+    EXIT_OK,
+    indent,
+    parse_overrides,
+    parse_rules,
+    shown,
+    uncertainty_pngs,
+    verb,
+)
+from benefitshare.errors import Problem, ScenarioError
+from benefitshare.io import run_folder as _io
+
+
+# ------------------------------------------------------------------------------------ run
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument(
+        "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
+    )
+    p.add_argument("--name", help="run folder name under --out (default: the scenario file's stem)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value, e.g. model.discount_rate=0.05 or "
+        "rules[fixed_50_50].params.term_years=5 (repeatable)",
+    )
+    p.add_argument(
+        "--rules", metavar="A,B", help="comma-separated names of the rules to run (default: all)"
+    )
+    p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
+    p.add_argument("--seed", type=int, help="random seed for draws > 1")
+    p.add_argument("--sampler", help="sampling method for draws > 1")
+    p.add_argument(
+        "--flow-rule",
+        metavar="RULE",
+        help="rule whose split the flow chart shows (default: the first rule that "
+        "gives the partner part of the pool)",
+    )
+    p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="print only where the run was written"
+    )
+
+
+@verb("run", "run a scenario and write its tables, charts and manifest", _configure_run)
+def cmd_run(args: argparse.Namespace) -> int:
+    import benefitshare as bs
+
+    t0 = time.perf_counter()
+    overrides = parse_overrides(args.overrides)
+    rules = parse_rules(args.rules)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    dest = _io.safe_output_dir(Path(args.out), args.name or scenario.name)
+    if args.flow_rule is not None:
+        chosen = rules if rules is not None else scenario.rule_names
+        if args.flow_rule not in chosen:
+            raise ScenarioError(
+                Problem(
+                    "<arguments>",
+                    "--flow-rule",
+                    f"not a rule of this run; valid: {', '.join(chosen)}",
+                    args.flow_rule,
+                )
+            )
+    t_loaded = time.perf_counter()
+    kwargs = {"rules": rules}
+    for key in ("draws", "seed", "sampler"):
+        if getattr(args, key) is not None:
+            kwargs[key] = getattr(args, key)
+    result = bs.run(scenario, **kwargs)
+    t_run = time.perf_counter()
+
+    manifest = _io.run_manifest(
+        result,
+        command=shlex.join(["benefitshare", *args.argv]),
+        overrides=overrides,
+        sampler=args.sampler,
+        timings={"load_s": round(t_loaded - t0, 4), "run_s": round(t_run - t_loaded, 4)},
+    )
+    charts, chart_settings = {}, {}
+    if not args.no_charts:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from benefitshare.viz import run as plots
+
+        flow_rule = args.flow_rule or plots.default_flow_rule(result)
+        charts = plots.run_charts(result, flow_rule=flow_rule)
+        chart_settings = {"flow_rule": flow_rule}
+    pngs = uncertainty_pngs(result, args.no_charts)
+    if pngs:
+        manifest["uncertainty_charts"] = sorted(pngs)
+    _io.write_run(
+        result,
+        dest,
+        manifest=manifest,
+        charts={**charts, **pngs},
+        chart_settings=chart_settings,
+    )
+
+    if not args.quiet:
+        from benefitshare.io.report import run_text
+
+        print(
+            run_text(
+                result.summary(),
+                result.headline(),
+                title=scenario.spec.header.title,
+                years=(int(result.years[0]), int(result.years[-1])),
+            )
+        )
+        print()
+    print(f"wrote {shown(dest)}/ ({time.perf_counter() - t0:.2f} s)")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------ validate
+def _configure_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
+
+
+@verb("validate", "check scenario files and report every problem", _configure_validate)
+def cmd_validate(args: argparse.Namespace) -> int:
+    from benefitshare.scenario.load import load_scenario
+
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            load_scenario(name)
+        except ScenarioError as exc:
+            status = EXIT_INVALID
+            print(f"invalid: {name}\n{indent(str(exc))}", file=sys.stderr)
+        else:
+            print(f"ok: {name}")
+    return status
+
+
+# ------------------------------------------------------------------------------------ schema
+@verb("schema", "print the JSON Schema of scenario files", lambda p: None)
+def cmd_schema(args: argparse.Namespace) -> int:
+    from benefitshare.scenario.load import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------ rules
+@verb("rules", "list the registered split rules", lambda p: None)
+def cmd_rules(args: argparse.Namespace) -> int:
+    from benefitshare.rules import SPLIT_RULES
+
+    width = max(len(n) for n in SPLIT_RULES)
+    for name in sorted(SPLIT_RULES):
+        print(f"{name:<{width}}  {SPLIT_RULES[name].summary}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------ report
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `benefitshare run`")
+
+
+@verb("report", "write report.md and report.html into a run folder", _configure_report)
+def cmd_report(args: argparse.Namespace) -> int:
+    from benefitshare.io.report import build_report
+
+    for path in build_report(args.run_dir):
+        print(f"wrote {shown(path)}")
+    return EXIT_OK
