@@ -130,7 +130,9 @@ def test_every_module_belongs_to_a_layer():
 
 
 def test_the_import_graph_has_no_cycle():
-    adjacency = {m: sorted({e.target for e in edges if e.target != m}) for m, edges in GRAPH.items()}
+    adjacency = {
+        m: sorted({e.target for e in edges if e.target != m}) for m, edges in GRAPH.items()
+    }
     state: dict[str, int] = {}
     cycles: list[list[str]] = []
 
