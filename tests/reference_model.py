@@ -4,7 +4,7 @@ It reproduces what :func:`benefitshare.run` computes for a scenario, from the va
 (``scenario.spec`` and ``scenario.projects.rows``) and the packaged tax-regime data file, with
 plain floats and explicit loops over projects and years: no numpy, and none of the package's
 stage functions. Where the vectorised engine and this module disagree, one of them is wrong; the
-docstrings of the stage modules and ``product.md`` say which.
+docstrings of the stage modules and ``docs/model.md`` say which.
 
 Conventions follow the package: money in yuan, rates as fractions, calendar years; the
 deterministic run weights every project by its landing probability.

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benefitshare.analysis.sweep_effects import RESERVED_COLUMNS, SUMMARY_METRICS
-from benefitshare.errors import Problem, ScenarioError, unknown_name
+from benefitshare.errors import Problem, ScenarioError, unknown_name, validation_problems
 from benefitshare.io import files as _io
 
 __all__ = [
@@ -396,9 +396,7 @@ def load_sweep_spec(spec_or_path, *, base_dir: str | Path | None = None) -> Load
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SweepError(
-            [_pydantic_problem(source, err) for err in exc.errors(include_url=False)]
-        ) from None
+        raise SweepError(validation_problems(exc, source, hint_fields=SweepSpec)) from None
     return LoadedSweep(spec=spec, name=name, source=source, sha256=sha, base_dir=folder.resolve())
 
 
@@ -407,28 +405,6 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-#: Parts of a pydantic error location that name a member of a union type, not a field.
-_UNION_TAGS = frozenset({"str", "int", "float", "bool"})
-
-
-def _pydantic_problem(source: str, err: dict) -> Problem:
-    loc = ""
-    for part in err["loc"]:
-        if isinstance(part, int):
-            loc += f"[{part}]"
-        elif part not in _UNION_TAGS and not str(part).startswith(("function-", "list[", "dict[")):
-            loc += ("." if loc else "") + str(part)
-    msg = err["msg"].removeprefix("Value error, ")
-    value = err.get("input", ...)
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif err["type"] == "missing":
-        msg, value = "is required", ...
-    if isinstance(value, dict | list) and err["type"] != "extra_forbidden":
-        value = ...
-    return Problem(source, loc, msg, value)
 
 
 def canonical_json(obj: Any) -> str:

@@ -17,6 +17,7 @@ from benefitshare.cli.verbs import (
     verb,
 )
 from benefitshare.errors import Problem, ScenarioError
+from benefitshare.glossary import YUAN_PER_YI
 from benefitshare.io import run_folder as _io
 
 # ------------------------------------------------------------------------------------ sensitivity
@@ -89,13 +90,13 @@ def _sensitivity_text(df, method: str) -> str:
     lines = [f"{method}: {s.outcome} ({s.outcome_description})"]
     if method == "tornado":
         lines.append(
-            f"amounts in 亿元 (1e8 yuan); central value {s.central_yuan / 1e8:,.3f}; "
+            f"amounts in 亿元 (1e8 yuan); central value {s.central_yuan / YUAN_PER_YI:,.3f}; "
             f"each input at its P{100 * s.low_q:g} and P{100 * s.high_q:g}"
         )
         table = df.assign(
-            outcome_low=df["outcome_low_yuan"] / 1e8,
-            outcome_high=df["outcome_high_yuan"] / 1e8,
-            swing=df["swing_yuan"] / 1e8,
+            outcome_low=df["outcome_low_yuan"] / YUAN_PER_YI,
+            outcome_high=df["outcome_high_yuan"] / YUAN_PER_YI,
+            swing=df["swing_yuan"] / YUAN_PER_YI,
         )
         table = table[
             [

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from benefitshare.glossary import COST_KINDS
+from benefitshare.model.metrics import net_benefit_yuan, npv_yuan
 from benefitshare.rules.games import MAX_EXACT_PLAYERS, CoalitionGame, lazy
 from benefitshare.rules.spec import RuleSpec
 
@@ -108,9 +109,9 @@ def game_from_flows(
     """
     df = np.asarray(discount_factors_ky)
     host_rev = retained_dky[:, host] + pool_dy
-    active = (host_rev * df[host]).sum(axis=-1)[None]  # (1, D)
-    sa = (standalone_dky * df[None]).sum(axis=-1)[None]  # (1, D, K)
-    coop = ((dividends_dky - costs_dky) * df[None]).sum(axis=-1)  # (D, K)
+    active = npv_yuan(host_rev, df[host])[None]  # (1, D)
+    sa = npv_yuan(standalone_dky, df[None])[None]  # (1, D, K)
+    coop = npv_yuan(net_benefit_yuan(dividends_dky, costs_dky), df[None])  # (D, K)
     parts = _Parts(np.array([host]), active, sa, coop)
     return _game_from_parts(players, partner, parts, "from the run's flows (one host)")
 
@@ -197,7 +198,7 @@ def coalition_values(setup, inputs: Mapping[str, np.ndarray], evaluate: Callable
 
     def npv(x_dky):  # (D*(G+1), K, Y) -> (D, G+1, K)
         x = np.broadcast_to(x_dky, (D * (G + 1), K, x_dky.shape[-1]))
-        return (x * df[None]).sum(axis=-1).reshape(D, G + 1, K)
+        return npv_yuan(x, df[None]).reshape(D, G + 1, K)
 
     revenue = npv(out.retained_dky + out.pool_share_rdky[0])
     standalone = npv(out.standalone_dky)

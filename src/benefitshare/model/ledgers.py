@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from benefitshare.glossary import COST_KINDS
+from benefitshare.model.metrics import net_benefit_yuan
 
 __all__ = [
     "STATISTICS_METHODS",
@@ -153,4 +154,4 @@ def outside_pool_net_yuan(retained_dky, dividends_dky, costs_cdky):
     Local revenue kept outside the pool plus platform dividends, less all costs: what a rule
     that looks at a party's whole position (the bargaining rules) adds to its pool share.
     """
-    return retained_dky + dividends_dky - costs_cdky.sum(axis=0)
+    return net_benefit_yuan(retained_dky + dividends_dky, costs_cdky.sum(axis=0))

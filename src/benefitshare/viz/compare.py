@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.model.metrics import percentiles
 from benefitshare.viz.style import (
     PALETTE,
     chart_style,
@@ -94,8 +95,8 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
             order = [result.rule_names.index(r) for r in table["rule"]]
             gx = g[order][:, :, partner] / YUAN_PER_YI
             gy = g[order][:, :, others].sum(axis=-1) / YUAN_PER_YI
-            qx = np.percentile(gx, [5, 95], axis=1)
-            qy = np.percentile(gy, [5, 95], axis=1)
+            qx = percentiles(gx, [5, 95], axis=1)
+            qy = percentiles(gy, [5, 95], axis=1)
             pts_x = np.concatenate([pts_x, qx.ravel()])
             pts_y = np.concatenate([pts_y, qy.ravel()])
         span = max(np.ptp(pts_x), np.ptp(pts_y), 1e-9)
@@ -255,7 +256,7 @@ def cumulative_transfers(comparison, *, ax=None, bands: int = 3):
                 label=f"{table['rank'].iloc[i]}. {labels.get(rule, rule)}",
             )
             if result.n_draws > 1 and i < bands:
-                q = np.percentile(np.cumsum(paths_rdy[r], axis=-1), [5, 95], axis=0) / YUAN_PER_YI
+                q = percentiles(np.cumsum(paths_rdy[r], axis=-1), [5, 95], axis=0) / YUAN_PER_YI
                 ax.fill_between(years, q[0], q[1], color=colours[i], alpha=0.12, lw=0)
         ax.axhline(0, color=PALETTE.zero, lw=0.8)
         ax.set_xlim(years[0], years[-1])

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from benefitshare.glossary import YUAN_PER_YI
+from benefitshare.model.metrics import percentiles
 from benefitshare.viz.style import (
     PALETTE,
     chart_style,
@@ -98,7 +99,7 @@ def fan_chart(
     ridx = _positions(result.rule_names, rules, "rules")
     kidx = _positions(result.party_ids, parties, "parties")
     revenue = result.revenue_rdky / YUAN_PER_YI  # (R, D, K, Y) kept paths
-    q = np.percentile(revenue[ridx][:, :, kidx], [5, 25, 50, 75, 95], axis=1)  # (5, R', K', Y)
+    q = percentiles(revenue[ridx][:, :, kidx], [5, 25, 50, 75, 95], axis=1)  # (5, R', K', Y)
     years = result.years
     labels, names = rule_labels(result), party_labels(result)
     ncols = max(1, min(ncols, len(ridx)))
