@@ -8,12 +8,20 @@ is allowed. All problems found in one load are collected into a single :class:`S
 :func:`validation_problems` (and :func:`validation_issues` under it) turns a pydantic
 ``ValidationError`` into such problems, with a "did you mean" hint or the allowed names for an
 unknown key; :func:`did_you_mean` and :func:`unknown_name` are the one spelling suggester.
+
+Messages that say how to fix a common mistake are built here too: :func:`percent_hint` (``60``
+written where the share ``0.6`` was meant), :func:`id_problem` and :func:`suggest_id` (an id with
+capitals, spaces, hyphens or Chinese characters) and :func:`toml_problem` (a TOML syntax error,
+such as a text value without quotes).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+import re
 import typing
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +38,11 @@ __all__ = [
     "validation_issues",
     "validation_problems",
     "NOT_FINITE",
+    "ID_KINDS",
+    "percent_hint",
+    "id_problem",
+    "suggest_id",
+    "toml_problem",
 ]
 
 #: The message for NaN or infinity where a number is expected.
@@ -360,3 +373,181 @@ def validation_problems(
         where = file(full) if callable(file) else file
         out.append(Problem(where, location_text(full), msg, value))
     return out
+
+
+# ------------------------------------------------------------------------ messages that say how to fix
+def percent_hint(value: object, low: float = 0.0, high: float = 1.0) -> str | None:
+    """The fix for a percentage written where a fraction was meant, or ``None``.
+
+    A number above ``high``, of at least 2, that would lie within ``[low, high]`` once divided by
+    100 was most likely written as a percentage (a value between 1 and 2, such as 1.1, is as
+    likely a slip, and gets no hint).
+
+    Examples
+    --------
+    >>> percent_hint(60)
+    'write 0.6 for 60%'
+    >>> percent_hint(6, 0.0, 0.5)
+    'write 0.06 for 6%'
+    >>> percent_hint(0.6) is None, percent_hint(250) is None, percent_hint(0.9, 0.0, 0.5) is None
+    (True, True, True)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (value > high and value >= 2) or not low <= value / 100 <= high:
+        return None
+    return f"write {value / 100:.10g} for {value:.10g}%"
+
+
+#: The kinds of names a scenario uses: kind -> (pattern, what it may contain in words, lower case).
+ID_KINDS: dict[str, tuple[str, str, bool]] = {
+    "id": (
+        r"^[a-z][a-z0-9_]*$",
+        "an id may contain only lowercase letters a-z, digits and underscores, "
+        "and must start with a letter",
+        True,
+    ),
+    "input name": (
+        r"^[A-Za-z][A-Za-z0-9_]*$",
+        "an input name may contain only letters a-z or A-Z, digits and underscores, "
+        "and must start with a letter",
+        False,
+    ),
+    "rule name": (
+        r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        "a rule name may contain only letters a-z or A-Z, digits, underscores, dots and "
+        "hyphens, and must start with a letter or digit",
+        False,
+    ),
+}
+
+
+def _has_cjk(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Lo" for ch in text)
+
+
+def _pinyin(text: str) -> list[str] | None:
+    """The pinyin syllables of ``text`` when the pypinyin library is installed, else ``None``."""
+    try:
+        pypinyin = importlib.import_module("pypinyin")
+    except ImportError:
+        return None
+    return [str(s) for s in pypinyin.lazy_pinyin(text)]
+
+
+def suggest_id(text: object, kind: str = "id") -> str | None:
+    """A valid name of ``kind`` close to ``text``, or ``None`` when there is no sensible one.
+
+    Spaces, hyphens and dots become underscores and (for ids) capitals lower case. Chinese
+    characters are turned into pinyin only when the pypinyin library is installed; no
+    transliteration is guessed otherwise.
+
+    Examples
+    --------
+    >>> suggest_id("Shen Zhen")
+    'shen_zhen'
+    >>> suggest_id("haifeng-park")
+    'haifeng_park'
+    >>> suggest_id("Fixed 50/50", "rule name")
+    'Fixed_50_50'
+    """
+    pattern, _, lower = ID_KINDS[kind]
+    text = str(text).strip()
+    if _has_cjk(text):
+        syllables = _pinyin(text)
+        if syllables is None:
+            return None
+        text = "_".join(s.strip() for s in syllables if s.strip())
+    if lower:
+        text = text.lower()
+    keep = r"A-Za-z0-9_" + (r".\-" if kind == "rule name" else "")
+    text = re.sub(rf"[^{keep}]+", "_", text)
+    text = re.sub(r"_+", "_", text).strip("_")
+    return text if text and re.match(pattern, text) else None
+
+
+def id_problem(value: object, kind: str = "id") -> str | None:
+    """What is wrong with a name of ``kind`` (see :data:`ID_KINDS`) and a valid one, or ``None``.
+
+    Examples
+    --------
+    >>> print(id_problem("Shen Zhen"))
+    is not a valid id: an id may contain only lowercase letters a-z, digits and underscores, and must start with a letter; write 'shen_zhen'
+    >>> id_problem("shenzhen") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    pattern, words, _ = ID_KINDS[kind]
+    if re.match(pattern, value):
+        return None
+    msg = f"is not a valid {kind}: {words}"
+    suggestion = suggest_id(value, kind)
+    if suggestion is not None:
+        return f"{msg}; write {suggestion!r}"
+    if _has_cjk(value):
+        example = "'shanwei' or 'haifeng_park'" if kind == "id" else "'Shanwei' or 'haifeng_park'"
+        return (
+            f"{msg}; use a pinyin or English {kind} such as {example} "
+            "(a Chinese name can go in the name or label field)"
+        )
+    return msg
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_KEYWORDS = ("true", "false", "inf", "nan")
+
+
+def toml_problem(file: str, text: str, exc: Exception) -> Problem:
+    """A TOML syntax error as a :class:`Problem` naming the line and saying how to fix it.
+
+    A text value written without quotes (``host = shanwei``), a percentage (``share = 60%``) and
+    a Chinese key without quotes get their own message; an error at the end of the file says it
+    may be cut short.
+
+    Parameters
+    ----------
+    file : str
+        The file as the user named it.
+    text : str
+        Its content.
+    exc : tomllib.TOMLDecodeError
+    """
+    msg = str(exc)
+    at = _TOML_AT.search(msg)
+    if at is None:
+        return Problem(file, "", f"is not valid TOML ({msg}); the file may be truncated")
+    lineno, col = int(at.group(1)), int(at.group(2))
+    lines = text.splitlines()
+    line = lines[lineno - 1] if lineno <= len(lines) else ""
+    where = f"line {lineno}, column {col}"
+    rest = line[col - 1 :]
+    before = line[: col - 1]
+    key = before.rstrip().rstrip("=").strip().split(",")[-1].split("{")[-1].strip()
+    number = re.search(r"(-?\d+(?:\.\d+)?)\s*$", before)
+    if rest.startswith("%") and number:
+        pct = float(number.group(1))
+        fix = percent_hint(pct, 0.0, 1.0) or f"write {pct / 100:.10g} for {pct:.10g}%"
+        return Problem(file, where, f"a share or rate is a fraction, not a percentage: {fix}", line)
+    word = re.match(r"[^,}\]#]*", rest).group(0).strip()
+    if (
+        before.rstrip().endswith("=")
+        and word
+        and (word[0].isalpha() or _has_cjk(word[0]))
+        and word.lower() not in _KEYWORDS
+    ):
+        return Problem(
+            file,
+            where,
+            f'a text value must be in quotes: write {key} = "{word}"',
+            line,
+        )
+    if _has_cjk(line.split("=")[0]):
+        return Problem(
+            file,
+            where,
+            f"a key may not contain Chinese characters without quotes: {ID_KINDS['id'][1]}; "
+            "use a pinyin or English id (a Chinese name can go in the name field)",
+            line,
+        )
+    return Problem(file, where, f"is not valid TOML ({_TOML_AT.sub('', msg).strip()})", line)

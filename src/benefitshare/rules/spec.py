@@ -8,14 +8,111 @@ registered rule with valid parameters is checked against the registry when a sce
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-__all__ = ["StrictModel", "Year", "Scope", "Clause", "RuleSpec"]
+from benefitshare.errors import ID_KINDS, id_problem, percent_hint
+
+__all__ = [
+    "StrictModel",
+    "Year",
+    "Fraction",
+    "bounded",
+    "name_of",
+    "Identifier",
+    "doc",
+    "toml_text",
+    "Scope",
+    "Clause",
+    "RuleSpec",
+]
 
 #: A calendar year [year].
 Year = Annotated[int, Field(ge=1900, le=2200)]
+
+
+def bounded(low: float, high: float) -> Any:
+    """A number in ``[low, high]`` whose error says "write 0.6 for 60%" for a percentage.
+
+    The bounds appear in the JSON Schema as ``minimum`` and ``maximum``.
+    """
+
+    def not_a_percentage(value: Any) -> Any:
+        fix = percent_hint(value, low, high)
+        if fix is not None:
+            raise ValueError(
+                f"must be between {low:g} and {high:g} (a fraction, not a percentage): {fix}"
+            )
+        return value
+
+    return Annotated[float, Field(ge=low, le=high), BeforeValidator(not_a_percentage)]
+
+
+#: A share or probability in [0, 1] [fraction]; 60 for 0.6 gets "write 0.6 for 60%".
+Fraction = bounded(0.0, 1.0)
+
+
+def name_of(kind: str, max_length: int = 64) -> Any:
+    """A string that must be a valid name of ``kind`` (see :data:`benefitshare.errors.ID_KINDS`).
+
+    An invalid name is answered in words, with a valid name to use instead; the JSON Schema
+    keeps the ``pattern``.
+    """
+
+    def valid(value: Any) -> Any:
+        problem = id_problem(value, kind)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return Annotated[
+        str, Field(pattern=ID_KINDS[kind][0], max_length=max_length), BeforeValidator(valid)
+    ]
+
+
+#: The id of a party, park or sector: lowercase letters, digits and underscores.
+Identifier = name_of("id")
+
+#: The name of a candidate mechanism: letters, digits, underscores, dots and hyphens.
+RuleName = name_of("rule name", 80)
+
+
+def toml_text(value: Any) -> str:
+    """A value as it is written in a scenario file: ``"shanwei"``, ``0.5``, ``{ a = 0.5 }``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_text(v) for v in value) + "]"
+    return repr(value)
+
+
+def doc(what: str, example: Any, unit: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Keyword arguments of ``Field`` documenting a field: its meaning, unit and an example.
+
+    The description reads ``what [unit]. Example: 0.06``; the example is also given as the JSON
+    Schema's ``examples`` (tables with string keys, as TOML has them).
+
+    Examples
+    --------
+    >>> doc("Discount rate", 0.06, "fraction/year")["description"]
+    'Discount rate [fraction/year]. Example: 0.06'
+    """
+    text = what + (f" [{unit}]" if unit else "") + f". Example: {toml_text(example)}"
+    return {"description": text, "examples": [_json_ready(example)], **extra}
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 class StrictModel(BaseModel):
@@ -27,9 +124,25 @@ class StrictModel(BaseModel):
 class Scope(StrictModel):
     """Which part of the pool a clause covers; omitted lists mean all."""
 
-    taxes: list[str] | None = None
-    parks: list[str] | None = None
-    groups: list[str] | None = None
+    taxes: list[str] | None = Field(
+        None,
+        **doc(
+            "Taxes covered (ids from the glossary); all taxes in the pool when omitted",
+            ["vat", "cit"],
+            "list of tax ids",
+        ),
+    )
+    parks: list[str] | None = Field(
+        None, **doc("Parks covered; all parks when omitted", ["coop"], "list of park ids")
+    )
+    groups: list[str] | None = Field(
+        None,
+        **doc(
+            "Project groups covered (the group column of the project table); all when omitted",
+            ["relocated"],
+            "list of group names",
+        ),
+    )
 
     def overlaps(self, other: Scope) -> bool:
         """Whether the two scopes share a cell of the pool (a tax of a park and group)."""
@@ -43,11 +156,28 @@ class Scope(StrictModel):
 class Clause(StrictModel):
     """One split rule applied to one scope over a window of years."""
 
-    rule: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
-    scope: Scope = Field(default_factory=Scope)
-    from_year: Year | None = None
-    to_year: Year | None = None
+    rule: str = Field(
+        min_length=1,
+        **doc("Registered split rule of this clause (see `benefitshare rules`)", "fixed_ratio"),
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        **doc(
+            "Parameters of the rule (see `benefitshare rules --params RULE`)",
+            {"shares": {"shenzhen": 0.5, "shanwei": 0.5}},
+        ),
+    )
+    scope: Scope = Field(
+        default_factory=Scope,
+        **doc("Part of the pool the clause covers; all of it when omitted", {"parks": ["coop"]}),
+    )
+    from_year: Year | None = Field(
+        None,
+        **doc("First year the clause applies; the first model year when omitted", 2026, "year"),
+    )
+    to_year: Year | None = Field(
+        None, **doc("Last year the clause applies; the last model year when omitted", 2035, "year")
+    )
 
 
 class RuleSpec(StrictModel):
@@ -56,13 +186,49 @@ class RuleSpec(StrictModel):
     Cells of the pool that no clause covers stay with the host (the legal baseline).
     """
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)]
-    label: str | None = None
-    description: str = ""
-    rule: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    scope: Scope = Field(default_factory=Scope)
-    clauses: list[Clause] | None = None
+    name: RuleName = Field(
+        **doc(
+            "Name of the mechanism, used in outputs and on the command line (letters, digits, "
+            "underscores, dots, hyphens)",
+            "fixed_50_50",
+        )
+    )
+    label: str | None = Field(
+        None, **doc("Label for charts and tables; the name when omitted", "50:50 for 10 years")
+    )
+    description: str = Field(
+        "", **doc("What the mechanism is and where it comes from", "Zhongshan-Heyuan style split")
+    )
+    rule: str | None = Field(
+        None,
+        **doc(
+            "Registered split rule (see `benefitshare rules`); give this or clauses", "fixed_ratio"
+        ),
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        **doc(
+            "Parameters of the rule (see `benefitshare rules --params RULE`)",
+            {"shares": {"shenzhen": 0.5, "shanwei": 0.5}, "term_years": 10},
+        ),
+    )
+    scope: Scope = Field(
+        default_factory=Scope,
+        **doc("Part of the pool the rule covers; the rest stays with the host", {"taxes": ["vat"]}),
+    )
+    clauses: list[Clause] | None = Field(
+        None,
+        **doc(
+            "Clauses, each a rule on a scope and a window of years; give this or rule",
+            [
+                {
+                    "rule": "fixed_ratio",
+                    "params": {"shares": {"shenzhen": 0.5, "shanwei": 0.5}},
+                    "to_year": 2030,
+                }
+            ],
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> RuleSpec:

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from benefitshare.glossary import TAXES
-from benefitshare.rules.spec import RuleSpec, StrictModel, Year
+from benefitshare.rules.spec import (
+    Fraction,
+    Identifier,
+    RuleSpec,
+    StrictModel,
+    Year,
+    bounded,
+    doc,
+)
 from benefitshare.scenario.uncertainty import UncertaintySpec
 
 __all__ = [
@@ -31,46 +39,121 @@ __all__ = [
     "Statistics",
     "Counterfactual",
     "ScenarioSpec",
+    "partial_schema",
 ]
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+#: The JSON Schema dialect of :func:`benefitshare.scenario.load.json_schema`.
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _editor_schema(schema: dict, cls: type) -> None:
+    """Keys that make the scenario schema usable by editors (Taplo / Even Better TOML)."""
+    schema["$schema"] = SCHEMA_DIALECT
+    schema["description"] = (
+        "A benefitshare scenario file (TOML). Write `#:schema ./benefitshare.schema.json` as "
+        "its first line for completion and checks in editors that read JSON Schema."
+    )
+
+
+def partial_schema(schema: dict) -> dict:
+    """A copy of a JSON Schema with no field required, for a scenario that inherits (``base``).
+
+    A file that inherits gives only what it changes, so nothing is required in it; types,
+    ranges, allowed values and unknown keys are still checked.
+    """
+    if isinstance(schema, dict):
+        return {
+            k: partial_schema(v) for k, v in schema.items() if k not in ("required", "minItems")
+        }
+    if isinstance(schema, list):
+        return [partial_schema(v) for v in schema]
+    return schema
+
+
 NonNegative = Annotated[float, Field(ge=0.0)]
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 FractionSteps = dict[Year, Fraction]
 Payments = dict[Year, NonNegative]
+GrowthRate = bounded(-0.5, 0.5)
 
 
 class Header(StrictModel):
     """Who wrote the scenario, what it is, what it is compared against, and its sources."""
 
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    baseline: str = Field(
-        min_length=1, description="The rule or scenario this one is read against."
+    title: str = Field(
+        min_length=1, **doc("Title shown on reports and charts", "Shenzhen-Shanwei reference")
     )
-    sources: list[str] = Field(default_factory=list)
+    description: str = Field(
+        min_length=1,
+        **doc("What the scenario is for, in a sentence or two", "52 projects, 2026-2050"),
+    )
+    baseline: str = Field(
+        min_length=1,
+        **doc("The rule or scenario this one is read against", "host_keeps_all"),
+    )
+    sources: list[str] = Field(
+        default_factory=list,
+        **doc("Documents the numbers come from", ["深汕特别合作区 2023 statistical bulletin"]),
+    )
     expected: dict[str, float] = Field(
-        default_factory=dict, description="Headline expected values, checked by the test suite."
+        default_factory=dict,
+        **doc(
+            "Headline expected values, checked by the test suite (name -> number)",
+            {"npv_host_keeps_all_shanwei_yi": 25.38},
+        ),
     )
 
 
 class ModelSettings(StrictModel):
     """Horizon, discounting and economy-wide assumptions."""
 
-    start_year: Year
-    end_year: Year
-    projects: str = Field(min_length=1, description="CSV project table, relative to this file.")
-    discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
-    price_basis: Literal["nominal", "real"] = "nominal"
-    sales_growth_rate: (
-        dict[Year, Annotated[float, Field(ge=-0.5, le=0.5)]]
-        | Annotated[float, Field(ge=-0.5, le=0.5)]
-    ) = 0.0
-    depreciation_years: Annotated[int, Field(ge=1, le=60)] = 10
-    loss_carryforward_years: Annotated[int, Field(ge=0, le=20)] = 5
-    pit_effective_rate: Fraction = 0.03
-    property_tax_deduction_rate: Annotated[float, Field(ge=0.1, le=0.3)] = 0.3
-    stamp_on_sales: bool = True
+    start_year: Year = Field(**doc("First model year", 2026, "year"))
+    end_year: Year = Field(
+        **doc("Last model year, on or after start_year (at most 100 years later)", 2050, "year")
+    )
+    projects: str = Field(
+        min_length=1,
+        **doc("CSV project table, relative to this file", "reference_projects.csv", "path"),
+    )
+    discount_rate: bounded(0.0, 0.5) = Field(
+        0.06,
+        **doc("Discount rate for NPVs (a party may have its own)", 0.06, "fraction/year"),
+    )
+    price_basis: Literal["nominal", "real"] = Field(
+        "nominal",
+        **doc(
+            "Whether amounts and the discount rate are nominal or real (a label: the "
+            "computation does not convert)",
+            "nominal",
+        ),
+    )
+    sales_growth_rate: dict[Year, GrowthRate] | GrowthRate = Field(
+        0.0,
+        **doc(
+            "Annual growth of sales at full capacity: one rate, or year steps that carry forward",
+            {"2026": 0.03, "2031": 0.02},
+            "fraction/year",
+        ),
+    )
+    depreciation_years: Annotated[int, Field(ge=1, le=60)] = Field(
+        10, **doc("Straight-line depreciation period of investment", 10, "years")
+    )
+    loss_carryforward_years: Annotated[int, Field(ge=0, le=20)] = Field(
+        5, **doc("Years a tax loss may be carried forward (CIT law: 5)", 5, "years")
+    )
+    pit_effective_rate: Fraction = Field(
+        0.03, **doc("Effective personal income tax rate on wages", 0.03, "fraction")
+    )
+    property_tax_deduction_rate: bounded(0.1, 0.3) = Field(
+        0.3,
+        **doc(
+            "Deduction from a building's original value before property tax (by province, 10%-30%)",
+            0.3,
+            "fraction",
+        ),
+    )
+    stamp_on_sales: bool = Field(
+        True, **doc("Whether stamp duty is charged on sales contracts", True, "true/false")
+    )
 
     @model_validator(mode="after")
     def _horizon(self) -> ModelSettings:
@@ -87,85 +170,193 @@ class ModelSettings(StrictModel):
 class Party(StrictModel):
     """A party to the agreement (a city, a county, a platform company)."""
 
-    name: str = Field(min_length=1)
-    role: Literal["host", "partner", "other"]
-    discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
+    name: str = Field(min_length=1, **doc("Display name (any language)", "深圳 Shenzhen"))
+    role: Literal["host", "partner", "other"] = Field(
+        **doc(
+            "host: hosts parks; partner: the cooperating city; other: any other participant",
+            "partner",
+        )
+    )
+    discount_rate: bounded(0.0, 0.5) | None = Field(
+        None,
+        **doc(
+            "The party's own discount rate; model.discount_rate when omitted", 0.05, "fraction/year"
+        ),
+    )
 
 
 class Park(StrictModel):
     """A park and its local fiscal setting."""
 
-    name: str = Field(min_length=1)
-    host: Identifier
-    level: Literal["municipal", "county"]
+    name: str = Field(min_length=1, **doc("Display name (any language)", "深汕合作区 coop park"))
+    host: Identifier = Field(
+        **doc(
+            "Id of the party whose territory the park is in; it receives the park's local revenue",
+            "shanwei",
+            "party id",
+        )
+    )
+    level: Literal["municipal", "county"] = Field(
+        **doc("Administrative level of the park (descriptive only)", "municipal")
+    )
     location_class: Literal["city", "county_town", "other"] = Field(
-        description="Location class for urban maintenance and construction tax (UMT Law art. 4)."
+        **doc(
+            "Location class for urban maintenance and construction tax (UMT Law art. 4): "
+            "city 7%, county_town 5%, other 1%",
+            "city",
+        )
     )
     county_share: Fraction = Field(
         0.0,
-        description="Share of the sub-provincial local part that the county or zone tier keeps.",
+        **doc(
+            "Share of the sub-provincial local part that the county or zone tier keeps "
+            "(0 for a municipal park)",
+            0.5,
+            "fraction",
+        ),
     )
-    land_use_tax_yuan_per_m2: Annotated[float, Field(ge=0.0, le=30.0)] = 0.0
-    land_price_yuan_per_mu: NonNegative = 0.0
-    land_acquisition_cost_yuan_per_mu: NonNegative = 0.0
+    land_use_tax_yuan_per_m2: Annotated[float, Field(ge=0.0, le=30.0)] = Field(
+        0.0, **doc("Annual urban land-use tax rate (legal range 0.6-30)", 6.0, "yuan/m²/year")
+    )
+    land_price_yuan_per_mu: NonNegative = Field(
+        0.0, **doc("Land-transfer price", 200000.0, "yuan/mu")
+    )
+    land_acquisition_cost_yuan_per_mu: NonNegative = Field(
+        0.0, **doc("Host's cost of acquiring the land", 150000.0, "yuan/mu")
+    )
 
 
 class Sector(StrictModel):
     """A sector; ``emerging`` marks the five key emerging fields."""
 
-    name: str = Field(min_length=1)
-    emerging: bool = False
+    name: str = Field(min_length=1, **doc("Display name (any language)", "新能源 New energy"))
+    emerging: bool = Field(
+        False, **doc("One of the five key emerging fields (descriptive)", True, "true/false")
+    )
     additionality: Fraction = Field(
         1.0,
-        description="Probability that a project of this sector comes only because of the "
-        "cooperation (its counterfactual landing is 1 - additionality).",
+        **doc(
+            "Probability that a project of this sector comes only because of the "
+            "cooperation (its counterfactual landing is 1 - additionality)",
+            0.5,
+            "fraction",
+        ),
     )
 
 
 class Tiers(StrictModel):
     """Province's share of the local part of each tax, by year (the rest stays below)."""
 
-    provincial_share: dict[str, FractionSteps] = Field(default_factory=dict)
+    provincial_share: dict[str, FractionSteps] = Field(
+        default_factory=dict,
+        **doc(
+            "Province's share of the local part of each tax (tax id -> year steps that carry "
+            "forward)",
+            {"vat": {"2026": 0.1}, "cit": {"2026": 0.1}},
+            "fraction",
+        ),
+    )
 
 
 class Pool(StrictModel):
     """What the agreement shares."""
 
-    taxes: list[str] = Field(default_factory=lambda: [t for t in TAXES if t != "land_transfer"])
+    taxes: list[str] = Field(
+        default_factory=lambda: [t for t in TAXES if t != "land_transfer"],
+        **doc(
+            "Taxes in the pool; every tax but land_transfer when omitted",
+            ["vat", "cit"],
+            "list of tax ids",
+        ),
+    )
     tiers: list[Literal["central", "provincial", "city", "county"]] = Field(
-        default_factory=lambda: ["city", "county"]
+        default_factory=lambda: ["city", "county"],
+        **doc("Government tiers whose part of each tax is pooled", ["city", "county"]),
     )
-    parks: list[str] | None = Field(None, description="Parks in the pool; all when omitted.")
+    parks: list[str] | None = Field(
+        None, **doc("Parks in the pool; all when omitted", ["coop"], "list of park ids")
+    )
     groups: list[str] | None = Field(
-        None, description="Project groups in the pool; all when omitted."
+        None,
+        **doc("Project groups in the pool; all when omitted", ["relocated"], "list of group names"),
     )
-    net_of_rebates: bool = True
+    net_of_rebates: bool = Field(
+        True, **doc("Deduct the local part of tax rebates from the pool", True, "true/false")
+    )
 
 
 class Cost(StrictModel):
     """A cost borne by one party, paid in the years named (payments do not carry forward)."""
 
-    name: str = Field(min_length=1)
-    kind: Literal["infrastructure", "subsidy", "land_acquisition", "platform_capital", "other"]
-    party: Identifier
-    payments_yuan: Payments
+    name: str = Field(min_length=1, **doc("What the cost is", "Park roads"))
+    kind: Literal["infrastructure", "subsidy", "land_acquisition", "platform_capital", "other"] = (
+        Field(
+            **doc(
+                "Kind of cost (rules such as cost_recovery_first select by kind)", "infrastructure"
+            )
+        )
+    )
+    party: Identifier = Field(**doc("Id of the party that pays", "shenzhen", "party id"))
+    payments_yuan: Payments = Field(
+        **doc(
+            "Payments by year (not carried forward)",
+            {"2026": 10000000.0, "2027": 5000000.0},
+            "yuan",
+        )
+    )
 
 
 class Platform(StrictModel):
     """The jointly owned platform company: equity, paid-in capital and dividends."""
 
-    name: str = "platform company"
-    equity: dict[str, Fraction]
-    capital_payments_yuan: Payments = Field(default_factory=dict)
-    return_on_capital_rate: dict[Year, Annotated[float, Field(ge=-1.0, le=1.0)]] | float = 0.0
-    payout_rate: Fraction = 0.0
+    name: str = Field("platform company", **doc("Display name", "深汕投资控股 platform"))
+    equity: dict[str, Fraction] = Field(
+        **doc(
+            "Equity share of each party (party id -> share, summing to 1)",
+            {"shenzhen": 0.6, "shanwei": 0.4},
+            "fraction",
+        )
+    )
+    capital_payments_yuan: Payments = Field(
+        default_factory=dict,
+        **doc(
+            "Paid-in capital by year, paid by the parties in proportion to equity",
+            {"2026": 10000000.0},
+            "yuan",
+        ),
+    )
+    return_on_capital_rate: dict[Year, bounded(-1.0, 1.0)] | bounded(-1.0, 1.0) = Field(
+        0.0,
+        **doc(
+            "Profit as a share of cumulative paid-in capital: one rate, or year steps",
+            {"2026": 0.0, "2028": 0.1},
+            "fraction/year",
+        ),
+    )
+    payout_rate: Fraction = Field(
+        0.0, **doc("Share of a positive profit paid out as dividends", 0.5, "fraction")
+    )
 
 
 class Statistics(StrictModel):
     """How value-added (GDP) credit is attributed, separately from money."""
 
-    method: Literal["host", "shares", "equity", "double"] = "host"
-    shares: dict[str, Fraction] | None = None
+    method: Literal["host", "shares", "equity", "double"] = Field(
+        "host",
+        **doc(
+            "host: by location; shares: fixed shares; equity: platform equity; double: hosts "
+            "and every partner count all",
+            "host",
+        ),
+    )
+    shares: dict[str, Fraction] | None = Field(
+        None,
+        **doc(
+            "Fixed shares of value added for method = 'shares' (party id -> share)",
+            {"shenzhen": 0.5, "shanwei": 0.5},
+            "fraction",
+        ),
+    )
 
 
 class Counterfactual(StrictModel):
@@ -173,35 +364,127 @@ class Counterfactual(StrictModel):
 
     origin_local_share: Fraction = Field(
         0.45,
-        description="Share of a relocated firm's pre-move tax that the origin city keeps locally "
-        "[fraction]; it keeps this stream if the firm does not move.",
+        **doc(
+            "Share of a relocated firm's pre-move tax that the origin city keeps locally; it "
+            "keeps this stream if the firm does not move",
+            0.45,
+            "fraction",
+        ),
     )
     stay_probability: Fraction = Field(
         1.0,
-        description="Probability that a relocated firm would have stayed in the origin city "
-        "without the cooperation (otherwise it would have moved elsewhere) [fraction].",
+        **doc(
+            "Probability that a relocated firm would have stayed in the origin city without "
+            "the cooperation (otherwise it would have moved elsewhere)",
+            0.8,
+            "fraction",
+        ),
     )
 
 
 class ScenarioSpec(StrictModel):
     """The content of a scenario file after inheritance and overrides."""
 
-    header: Header
-    model: ModelSettings
-    parties: dict[Identifier, Party]
-    parks: dict[Identifier, Park]
-    sectors: dict[Identifier, Sector]
-    tiers: Tiers = Field(default_factory=Tiers)
-    pool: Pool = Field(default_factory=Pool)
-    costs: list[Cost] = Field(default_factory=list)
-    platform: Platform | None = None
-    statistics: Statistics = Field(default_factory=Statistics)
-    counterfactual: Counterfactual = Field(default_factory=Counterfactual)
-    rules: list[RuleSpec] = Field(min_length=1)
-    uncertainty: UncertaintySpec = Field(default_factory=UncertaintySpec)
+    model_config = ConfigDict(json_schema_extra=_editor_schema)
+
+    header: Header = Field(**doc("Title, description, baseline and sources", {"title": "..."}))
+    model: ModelSettings = Field(
+        **doc(
+            "Horizon, discounting, project table and economy-wide assumptions",
+            {"start_year": 2026, "end_year": 2050, "projects": "projects.csv"},
+        )
+    )
+    parties: dict[Identifier, Party] = Field(
+        **doc(
+            "Parties to the agreement by id ([parties.<id>])",
+            {"shenzhen": {"name": "Shenzhen", "role": "partner"}},
+        )
+    )
+    parks: dict[Identifier, Park] = Field(
+        **doc(
+            "Parks by id ([parks.<id>])",
+            {
+                "coop": {
+                    "name": "Coop park",
+                    "host": "shanwei",
+                    "level": "municipal",
+                    "location_class": "city",
+                }
+            },
+        )
+    )
+    sectors: dict[Identifier, Sector] = Field(
+        **doc(
+            "Sectors by id ([sectors.<id>]); the project table's sector column names them",
+            {"mfg": {"name": "Manufacturing", "additionality": 0.5}},
+        )
+    )
+    tiers: Tiers = Field(
+        default_factory=Tiers,
+        **doc(
+            "Province's share of the local part of each tax",
+            {"provincial_share": {"vat": {"2026": 0.1}}},
+        ),
+    )
+    pool: Pool = Field(
+        default_factory=Pool,
+        **doc(
+            "What the agreement shares: taxes, tiers, parks and groups",
+            {"taxes": ["vat", "cit"], "tiers": ["city", "county"]},
+        ),
+    )
+    costs: list[Cost] = Field(
+        default_factory=list,
+        **doc(
+            "Costs borne by the parties ([[costs]])",
+            [
+                {
+                    "name": "Park roads",
+                    "kind": "infrastructure",
+                    "party": "shenzhen",
+                    "payments_yuan": {"2026": 10000000.0},
+                }
+            ],
+        ),
+    )
+    platform: Platform | None = Field(
+        None,
+        **doc(
+            "The jointly owned platform company, when there is one",
+            {"equity": {"shenzhen": 0.6, "shanwei": 0.4}},
+        ),
+    )
+    statistics: Statistics = Field(
+        default_factory=Statistics,
+        **doc("How value-added (GDP) credit is attributed", {"method": "double"}),
+    )
+    counterfactual: Counterfactual = Field(
+        default_factory=Counterfactual,
+        **doc("The no-agreement world", {"stay_probability": 0.8}),
+    )
+    rules: list[RuleSpec] = Field(
+        min_length=1,
+        **doc(
+            "Candidate split mechanisms ([[rules]]), at least one",
+            [
+                {
+                    "name": "fixed_50_50",
+                    "rule": "fixed_ratio",
+                    "params": {"shares": {"shenzhen": 0.5, "shanwei": 0.5}},
+                }
+            ],
+        ),
+    )
+    uncertainty: UncertaintySpec = Field(
+        default_factory=UncertaintySpec,
+        **doc("Uncertain inputs, their distributions and correlation", {"sampler": "lhs"}),
+    )
     provenance: dict[str, str] = Field(
         default_factory=dict,
-        description="Source of each number: field path -> 'source: ...' or 'assumption: ...'.",
+        **doc(
+            "Source of each number: field path -> 'source: ...' or 'assumption: ...'",
+            {"model.discount_rate": "assumption: social discount rate"},
+        ),
     )
 
     @field_validator("provenance")

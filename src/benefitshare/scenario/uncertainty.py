@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from benefitshare.errors import did_you_mean
-from benefitshare.rules.spec import StrictModel
+from benefitshare.errors import unknown_name
+from benefitshare.rules.spec import StrictModel, doc, name_of
 
 __all__ = [
     "Distribution",
@@ -75,6 +75,7 @@ TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
 }
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+InputName = name_of("input name")
 
 
 class Distribution(StrictModel):
@@ -104,8 +105,15 @@ class Distribution(StrictModel):
         "beta",
         "bernoulli",
         "discrete",
-    ]
-    params: dict[str, Finite | list[Finite]] = Field(default_factory=dict)
+    ] = Field(**doc("Distribution family (see the table above for its parameters)", "triangular"))
+    params: dict[str, Finite | list[Finite]] = Field(
+        default_factory=dict,
+        **doc(
+            "Parameters of the distribution, in the unit of the target (multiply: a factor; "
+            "add or replace: the target's unit)",
+            {"low": 0.8, "mode": 1.0, "high": 1.3},
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Distribution:
@@ -177,18 +185,55 @@ class Distribution(StrictModel):
 class UncertainInput(StrictModel):
     """One uncertain input."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
-    target: str
-    distribution: Distribution
-    apply: Literal["multiply", "add", "replace"] = "multiply"
-    independent: bool = Field(
-        False, description="One draw per selected project instead of one shared draw."
+    name: InputName = Field(
+        **doc("Name of the input, used in outputs and in correlation.names", "investment_scale")
     )
-    sectors: list[str] | None = None
-    parks: list[str] | None = None
-    groups: list[str] | None = None
-    projects: list[str] | None = None
-    description: str = ""
+    target: str = Field(
+        json_schema_extra={"enum": list(TARGETS)},
+        **doc(
+            "The value the draw acts on: a project column, park, sector or model field",
+            "projects.investment_yuan",
+        ),
+    )
+    distribution: Distribution = Field(
+        **doc(
+            "Distribution of the draw",
+            {"name": "triangular", "params": {"low": 0.8, "mode": 1.0, "high": 1.3}},
+        )
+    )
+    apply: Literal["multiply", "add", "replace"] = Field(
+        "multiply",
+        **doc("How a draw is applied to the value in the file", "multiply"),
+    )
+    independent: bool = Field(
+        False,
+        **doc("One draw per selected project instead of one shared draw", True, "true/false"),
+    )
+    sectors: list[str] | None = Field(
+        None,
+        **doc(
+            "Only projects of these sectors; all when omitted", ["new_energy"], "list of sector ids"
+        ),
+    )
+    parks: list[str] | None = Field(
+        None, **doc("Only projects in these parks; all when omitted", ["coop"], "list of park ids")
+    )
+    groups: list[str] | None = Field(
+        None,
+        **doc(
+            "Only projects of these groups; all when omitted", ["relocated"], "list of group names"
+        ),
+    )
+    projects: list[str] | None = Field(
+        None, **doc("Only these projects; all when omitted", ["P01", "P02"], "list of project ids")
+    )
+    description: str = Field(
+        "",
+        **doc(
+            "What the uncertainty is and where its range comes from",
+            "capex overruns of comparable parks",
+        ),
+    )
 
     @property
     def target_spec(self) -> tuple[str, str, tuple[float, float], bool]:
@@ -198,11 +243,8 @@ class UncertainInput(StrictModel):
     @model_validator(mode="after")
     def _target(self) -> UncertainInput:
         if self.target not in TARGETS:
-            hint = did_you_mean(self.target, TARGETS)
-            raise ValueError(
-                f"unknown target {self.target!r}"
-                + (f"; did you mean {hint!r}?" if hint else f"; valid: {', '.join(TARGETS)}")
-            )
+            msg = unknown_name("target", self.target, TARGETS)
+            raise ValueError(msg.replace("target", f"target {self.target!r}", 1))
         _, kind, _, _ = TARGETS[self.target]
         if kind == "model" and (
             self.independent or self.sectors or self.parks or self.groups or self.projects
@@ -226,8 +268,21 @@ class UncertainInput(StrictModel):
 class Correlation(StrictModel):
     """Rank (Spearman) correlation between shared-draw inputs, by a Gaussian copula."""
 
-    names: list[str] = Field(min_length=2)
-    matrix: list[list[Finite]]
+    names: list[str] = Field(
+        min_length=2,
+        **doc(
+            "Names of the correlated inputs (shared-draw inputs only)",
+            ["investment_scale", "sales_scale"],
+            "list of input names",
+        ),
+    )
+    matrix: list[list[Finite]] = Field(
+        **doc(
+            "Rank correlation matrix, in the order of names: symmetric, ones on the diagonal",
+            [[1.0, 0.5], [0.5, 1.0]],
+            "correlation, -1 to 1",
+        )
+    )
 
     @model_validator(mode="after")
     def _psd(self) -> Correlation:
@@ -259,12 +314,39 @@ class Correlation(StrictModel):
 class UncertaintySpec(StrictModel):
     """The ``[uncertainty]`` section."""
 
-    sampler: Literal["mc", "lhs", "sobol"] = "lhs"
-    chunk_draws: Annotated[int, Field(ge=1, le=100_000)] = 512
-    keep_draws: Annotated[int, Field(ge=1)] = 100_000
-    keep_paths: Annotated[int, Field(ge=1)] = 2_000
-    inputs: list[UncertainInput] = Field(default_factory=list)
-    correlation: Correlation | None = None
+    sampler: Literal["mc", "lhs", "sobol"] = Field(
+        "lhs",
+        **doc("Sampling method: mc (plain Monte Carlo), lhs (Latin hypercube), sobol", "lhs"),
+    )
+    chunk_draws: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        512, **doc("Draws evaluated at once (memory versus speed)", 512, "draws")
+    )
+    keep_draws: Annotated[int, Field(ge=1)] = Field(
+        100_000, **doc("Most draws whose outcomes are kept in the result", 100000, "draws")
+    )
+    keep_paths: Annotated[int, Field(ge=1)] = Field(
+        2_000, **doc("Most draws whose yearly paths are kept for fan charts", 2000, "draws")
+    )
+    inputs: list[UncertainInput] = Field(
+        default_factory=list,
+        **doc(
+            "The uncertain inputs ([[uncertainty.inputs]])",
+            [
+                {
+                    "name": "investment_scale",
+                    "target": "projects.investment_yuan",
+                    "distribution": {"name": "uniform", "params": {"low": 0.8, "high": 1.2}},
+                }
+            ],
+        ),
+    )
+    correlation: Correlation | None = Field(
+        None,
+        **doc(
+            "Rank correlation between shared-draw inputs",
+            {"names": ["a", "b"], "matrix": [[1.0, 0.5], [0.5, 1.0]]},
+        ),
+    )
 
     @model_validator(mode="after")
     def _names(self) -> UncertaintySpec:
