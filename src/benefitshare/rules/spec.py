@@ -1,6 +1,6 @@
 """A candidate split mechanism as written in a scenario: rule specs, clauses and scopes.
 
-These pydantic models are the ``[[rules]]`` entries of a scenario file (docs/model.md §3.7 and
+These pydantic models are the ``[[rules]]`` entries of a scenario file (docs/model.md §3.8 and
 §4). They sit in the rules layer, below the scenario, so that the model, the solver and the
 coalition game can build a mechanism without reading a scenario. Whether a clause names a
 registered rule with valid parameters is checked against the registry when a scenario is loaded.
