@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from benefitshare.analysis.compare import compare_rules
+from benefitshare.analysis.diff import diff_scenarios
 from benefitshare.analysis.explain import explain
 from benefitshare.analysis.sobol import sobol
 from benefitshare.analysis.solver import solve_rule
@@ -40,6 +41,7 @@ __all__ = [
     "SPLIT_RULES",
     "register_rule",
     "compare_rules",
+    "diff_scenarios",
     "explain",
     "solve_rule",
     "shapley_values",

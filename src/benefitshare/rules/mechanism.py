@@ -14,7 +14,35 @@ from benefitshare.rules.base import (
     pool_total,
 )
 
-__all__ = ["clause_masks", "apply_mechanism", "call_rule", "PoolCache", "tax_subsets"]
+__all__ = [
+    "CONSERVATION_RTOL",
+    "conservation_tolerance_yuan",
+    "clause_masks",
+    "apply_mechanism",
+    "call_rule",
+    "PoolCache",
+    "tax_subsets",
+]
+
+#: Relative part of the conservation tolerance, per unit of the magnitude summed.
+#:
+#: float64 rounds each operation to a relative error of at most eps = 2.2e-16. Forming a pool
+#: total sums P project cells (recursive summation errs by at most (P - 1) eps sum|cell|), and a
+#: rule's shares add at most a few more operations per party. 1e-13 is about 450 eps: enough for
+#: the sums of a few hundred terms at their worst and of any number of terms as numpy sums them
+#: (pairwise, error O(log2 P) eps), while a real leak of 1 yuan in a pool of 1e12 yuan (1e-12)
+#: is ten times the tolerance and is caught.
+CONSERVATION_RTOL = 1e-13
+
+
+def conservation_tolerance_yuan(magnitude_yuan):
+    """How far the parties' shares may differ from the pool by rounding alone [yuan].
+
+    ``CONSERVATION_TOL_YUAN + CONSERVATION_RTOL * magnitude``, where ``magnitude`` is the sum of
+    the absolute values that were added up (the pool's cells in a draw and year, and the parties'
+    shares): the absolute part covers pools near zero, the relative part large ones.
+    """
+    return CONSERVATION_TOL_YUAN + CONSERVATION_RTOL * np.asarray(magnitude_yuan, dtype=float)
 
 
 def tax_subsets(rule_specs, pool_taxes, *, parks=None, groups=None, years=None) -> list[tuple]:
@@ -79,7 +107,7 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     ------
     RuleError
         If the rule returns the wrong shape, a non-finite value, or shares that do not sum to the
-        pool within :data:`CONSERVATION_TOL_YUAN` in some cell.
+        pool within :func:`conservation_tolerance_yuan` in some draw and year.
     """
     rule = get_rule(name)
     kwargs = parse_params(name, params)
@@ -92,11 +120,16 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
     gap = np.abs(out.sum(axis=0) - pool_total(pool_yuan, ctx))
-    if gap.size and gap.max() > CONSERVATION_TOL_YUAN:
-        d, y = np.unravel_index(int(gap.argmax()), gap.shape)
+    magnitude = np.abs(pool_yuan).sum(axis=1) + np.abs(out).sum(axis=0)  # (D, Y)
+    excess = gap - conservation_tolerance_yuan(magnitude)
+    if excess.size and excess.max() > 0.0:
+        d, y = np.unravel_index(int(excess.argmax()), excess.shape)
         raise RuleError(
-            f"rule {name!r} does not conserve money: in draw {d}, year {int(ctx.years[y])} "
-            f"the parties' shares differ from the pool by {gap.max():.6g} yuan"
+            f"rule {name!r} does not conserve money: in draw {d}, year {int(ctx.years[y])} the "
+            f"parties' shares differ from the pool by {gap[d, y]:.6g} yuan (allowed for rounding: "
+            f"{conservation_tolerance_yuan(magnitude[d, y]):.3g} yuan). This is an internal "
+            "error of the rule, not a problem with your inputs: please report it with the "
+            "scenario file and the rule."
         )
     return out
 
