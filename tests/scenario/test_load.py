@@ -502,7 +502,7 @@ def test_scenario_and_project_table_problems_are_reported_together(tmp_path):
 # ------------------------------------------------------------------------------------ inheritance
 
 
-def test_inheritance_merges_tables_key_by_key_and_replaces_lists(tmp_path):
+def test_inheritance_merges_tables_key_by_key_and_rules_by_name(tmp_path):
     write(tmp_path)
     child = tmp_path / "child.toml"
     child.write_text(
@@ -515,7 +515,7 @@ def test_inheritance_merges_tables_key_by_key_and_replaces_lists(tmp_path):
     assert scenario.spec.model.end_year == 2035  # inherited
     assert scenario.spec.header.title == "Child"
     assert scenario.spec.header.description.startswith("Three projects")  # inherited
-    assert scenario.rule_names == ["only"]
+    assert scenario.rule_names == [*bs.load_scenario(tmp_path / "tiny.toml").rule_names, "only"]
     assert {Path(f).name for f in scenario.input_files} == {
         "child.toml",
         "tiny.toml",

@@ -130,21 +130,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ validate
 def _configure_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
+    p.add_argument(
+        "--resolved",
+        action="store_true",
+        help="print each valid scenario after inheritance (and --set), as TOML, each value "
+        "with the file that set it",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario value before checking, as in `run` (repeatable)",
+    )
 
 
 @verb("validate", "check scenario files and report every problem", _configure_validate)
 def cmd_validate(args: argparse.Namespace) -> int:
-    from benefitshare.scenario.load import load_scenario
+    from benefitshare.scenario.load import load_scenario, resolved_toml
 
+    overrides = parse_overrides(args.overrides) or None
     status = EXIT_OK
-    for name in args.files:
+    for i, name in enumerate(args.files):
         try:
-            load_scenario(name)
+            scenario = load_scenario(name, overrides=overrides)
         except ScenarioError as exc:
             status = EXIT_INVALID
             print(f"invalid: {name}\n{indent(str(exc))}", file=sys.stderr)
         else:
-            print(f"ok: {name}")
+            if args.resolved:
+                print(("\n" if i else "") + resolved_toml(scenario), end="")
+            else:
+                print(f"ok: {name}")
     return status
 
 

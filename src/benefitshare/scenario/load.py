@@ -18,16 +18,23 @@ import copy
 import dataclasses
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from benefitshare.errors import Problem, ScenarioError, did_you_mean
+from benefitshare.errors import Problem, ScenarioError, did_you_mean, location_text, unknown_name
 from benefitshare.io import files as files_io
 from benefitshare.scenario.checks import cross_checks
-from benefitshare.scenario.messages import Origins, nonfinite_problems, spec_problems
+from benefitshare.scenario.messages import (
+    Origins,
+    annotated_toml,
+    nonfinite_problems,
+    spec_problems,
+)
 from benefitshare.scenario.projects import ProjectTable, load_projects
 from benefitshare.scenario.schema import ScenarioSpec
 from benefitshare.schedules import model_years
@@ -40,6 +47,8 @@ __all__ = [
     "parse_override",
     "apply_overrides",
     "json_schema",
+    "resolved_toml",
+    "MERGED_ARRAYS",
 ]
 
 
@@ -61,6 +70,9 @@ class Scenario:
         Every input file read (scenario chain and project table): display name -> SHA-256.
     raw : dict
         The merged raw content before validation, for overriding and re-validating.
+    origins : Origins
+        Which file (or ``"<overrides>"``) set each value of ``raw``, and the inherited entries
+        that a ``remove`` took out.
     """
 
     spec: ScenarioSpec
@@ -69,6 +81,7 @@ class Scenario:
     path: Path | None
     input_files: dict[str, str]
     raw: dict = dataclasses.field(repr=False, compare=False)
+    origins: Origins = dataclasses.field(default_factory=Origins, repr=False, compare=False)
 
     @property
     def years(self):
@@ -83,25 +96,265 @@ class Scenario:
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A new scenario with ``overrides`` applied (``{"model.discount_rate": 0.05}``).
 
-        The original is unchanged. The result is validated as a whole.
+        The original is unchanged. The result is validated as a whole; a problem in a value
+        that no override set still names the file that set it.
         """
         raw = apply_overrides(self.raw, overrides)
-        return _build(
-            raw, self.name, self.path, dict(self.input_files), Origins.single("<overrides>")
-        )
+        origins = Origins()
+        origins.map, origins.removed = dict(self.origins.map), list(self.origins.removed)
+        origins.map.setdefault((), "<overrides>")
+        _mark_overrides(origins, raw, overrides)
+        return _build(raw, self.name, self.path, dict(self.input_files), origins)
 
 
 # -------------------------------------------------------------------------------------------- files
 
 
-def _deep_merge(base: dict, child: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in child.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
+def _named_arrays(model: Any, prefix: tuple = ()) -> dict[tuple, str]:
+    """The arrays of tables of ``model`` whose entries have a ``name``: path -> the entry's kind.
+
+    Found by walking the schema through its sections (not through lists or keyed tables), so a
+    new array of named tables merges by name without a change here.
+    """
+    out: dict[tuple, str] = {}
+    for key, field in model.model_fields.items():
+        ann = field.annotation
+        union = typing.get_origin(ann) in (typing.Union, types.UnionType)
+        args = [a for a in (typing.get_args(ann) if union else (ann,)) if a is not type(None)]
+        for arg in args:
+            inner = typing.get_args(arg)
+            if typing.get_origin(arg) is list and inner and hasattr(inner[0], "model_fields"):
+                if "name" in inner[0].model_fields:
+                    out[(*prefix, key)] = _KINDS.get(inner[0].__name__, "entry")
+            elif hasattr(arg, "model_fields"):
+                out.update(_named_arrays(arg, (*prefix, key)))
     return out
+
+
+_KINDS = {"Cost": "cost", "RuleSpec": "rule", "UncertainInput": "uncertain input"}
+
+#: Arrays of tables that merge by ``name`` when a scenario inherits (field path -> entry kind):
+#: ``[[costs]]``, ``[[rules]]`` and ``[[uncertainty.inputs]]``. Other lists are replaced whole.
+MERGED_ARRAYS: dict[tuple, str] = _named_arrays(ScenarioSpec)
+
+
+@dataclasses.dataclass
+class _Set:
+    """Which file set a value, and (for a table or list) the files of its parts, same shape."""
+
+    file: str
+    parts: Any = None
+
+    @classmethod
+    def of(cls, value: Any, file: str) -> _Set:
+        if isinstance(value, dict):
+            return cls(file, {k: cls.of(v, file) for k, v in value.items()})
+        if isinstance(value, list):
+            return cls(file, [cls.of(v, file) for v in value])
+        return cls(file)
+
+    def flatten(self, origins: Origins, prefix: tuple = ()) -> None:
+        origins.map[prefix] = self.file
+        items = self.parts.items() if isinstance(self.parts, dict) else enumerate(self.parts or ())
+        for k, part in items:
+            part.flatten(origins, (*prefix, k))
+
+
+def _named_entries(items: list, path: tuple, file: str, problems: list[Problem]) -> list[str]:
+    """The names of a child's entries of a merged array; a problem for a missing or repeated one."""
+    kind, where = MERGED_ARRAYS[path], location_text(path)
+    names: list[str] = []
+    for i, item in enumerate(items):
+        name = item.get("name")
+        loc = location_text((*path, i))
+        if not isinstance(name, str) or not name:
+            problems.append(
+                Problem(
+                    file,
+                    loc,
+                    f"has no name: in a scenario that inherits (base = ...), each [[{where}]] "
+                    f"entry needs a name, which says whether it replaces the inherited {kind} of "
+                    'that name or adds a new one; add name = "..."',
+                    ... if name is None else name,
+                )
+            )
+        elif name in names:
+            problems.append(
+                Problem(
+                    file,
+                    f"{loc}.name",
+                    f"another [[{where}]] entry of this file has the same name: rename one",
+                    name,
+                )
+            )
+        names.append(name)
+    return names
+
+
+def _merge_named(
+    base: list, base_set: _Set, child: list, child_set: _Set, path: tuple, problems: list
+) -> tuple[list, _Set]:
+    """A child's array of named tables merged into the inherited one: replace by name, append."""
+    file = child_set.file
+    names = _named_entries(child, path, file, problems)
+    out, parts = list(base), list(base_set.parts)
+    inherited = [e.get("name") if isinstance(e, dict) else None for e in base]
+    for i, (name, entry) in enumerate(zip(names, child, strict=True)):
+        hits = [j for j, n in enumerate(inherited) if n == name]
+        if len(hits) > 1:
+            problems.append(
+                Problem(
+                    file,
+                    location_text((*path, i, "name")),
+                    f"the inherited [[{location_text(path)}]] has {len(hits)} entries of this "
+                    f"name (set in {base_set.parts[hits[0]].file}): give them distinct names "
+                    "there, so that this entry replaces only one",
+                    name,
+                )
+            )
+        elif hits:
+            out[hits[0]], parts[hits[0]] = entry, child_set.parts[i]
+        else:
+            out.append(entry)
+            parts.append(child_set.parts[i])
+    return out, _Set(file, parts)
+
+
+def _merge(base: Any, base_set: _Set, child: Any, child_set: _Set, path: tuple, problems: list):
+    """A child file's value merged into the inherited one, with the files that set each part.
+
+    Tables merge key by key; an array of named tables (:data:`MERGED_ARRAYS`) merges by name;
+    anything else (a number, a string, a list of values) given by the child replaces the base's.
+    """
+    if isinstance(base, dict) and isinstance(child, dict):
+        out, parts = dict(base), dict(base_set.parts)
+        for key, value in child.items():
+            if key in out:
+                out[key], parts[key] = _merge(
+                    out[key], parts[key], value, child_set.parts[key], (*path, key), problems
+                )
+            else:
+                out[key], parts[key] = value, child_set.parts[key]
+        return out, _Set(child_set.file, parts)
+    if (
+        path in MERGED_ARRAYS
+        and isinstance(base, list)
+        and isinstance(child, list)
+        and all(isinstance(e, dict) for e in child)
+    ):
+        return _merge_named(base, base_set, child, child_set, path, problems)
+    return child, child_set
+
+
+def _removal(item: object) -> tuple[tuple, str] | None:
+    """``"costs.Roads"`` or ``"rules[fixed_50_50]"`` -> (array path, entry name), or None."""
+    if not isinstance(item, str):
+        return None
+    for path in MERGED_ARRAYS:
+        text = ".".join(path)
+        if item.startswith(f"{text}.") and len(item) > len(text) + 1:
+            return path, item[len(text) + 1 :]
+        if item.startswith(f"{text}[") and item.endswith("]") and len(item) > len(text) + 2:
+            return path, item[len(text) + 1 : -1]
+    return None
+
+
+def _remove(base: dict, base_set: _Set, remove: object, file: str, origins: Origins) -> None:
+    """Take the entries that ``remove`` names out of the inherited content (in place).
+
+    Inherited provenance keys that name a removed entry are dropped, and those that count
+    entries by index (``rules[7]``) are renumbered, so that they still name the same entry.
+    """
+    forms = ", ".join(f"'{'.'.join(p)}.<name>'" for p in MERGED_ARRAYS)
+    if not isinstance(remove, list):
+        raise ScenarioError(
+            Problem(file, "remove", f"must be a list of entries such as {forms}", remove)
+        )
+    problems: list[Problem] = []
+    renumber: dict[tuple, dict[int, int | None]] = {}
+    named: set[tuple[tuple, str]] = set()
+    for i, item in enumerate(remove):
+        target = _removal(item)
+        if target is None:
+            problems.append(
+                Problem(
+                    file,
+                    f"remove[{i}]",
+                    f"names no entry that can be removed; write {forms}",
+                    item,
+                )
+            )
+            continue
+        path, name = target
+        if (path, name) in named:
+            first = [_removal(x) for x in remove].index(target)
+            problems.append(
+                Problem(
+                    file,
+                    f"remove[{i}]",
+                    f"is removed already, by remove[{first}]: list it once",
+                    item,
+                )
+            )
+            continue
+        node, node_set = base, base_set
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+            node_set = node_set.parts.get(key) if node is not None else None
+        names = (
+            [e.get("name") for e in node if isinstance(e, dict)] if isinstance(node, list) else []
+        )
+        if name not in names:
+            where = location_text(path)
+            problems.append(
+                Problem(
+                    file,
+                    f"remove[{i}]",
+                    unknown_name(f"[[{where}]] entry to remove", name, names)
+                    + f" (the inherited [[{where}]] names: {', '.join(map(str, names)) or 'none'})",
+                    item,
+                )
+            )
+            continue
+        j = names.index(name)
+        old = renumber.setdefault(path, {k: k for k in range(len(node))})
+        gone = [k for k, v in old.items() if v == j]
+        old.update({gone[0]: None, **{k: v - 1 for k, v in old.items() if v is not None and v > j}})
+        del node[j], node_set.parts[j]
+        named.add((path, name))
+        origins.removed.append((f"{'.'.join(path)}.{name}", file))
+    if problems:
+        raise ScenarioError(problems)
+    prov, prov_set = base.get("provenance"), base_set.parts.get("provenance")
+    if isinstance(prov, dict) and renumber:
+        kept, kept_set = {}, {}
+        for key, text in prov.items():
+            new_key = _renumbered(key, renumber, named)
+            if new_key is not None:
+                kept[new_key], kept_set[new_key] = text, prov_set.parts[key]
+        base["provenance"], prov_set.parts = kept, kept_set
+
+
+def _renumbered(key: str, renumber: dict, named: set) -> str | None:
+    """A provenance key after entries were removed: renumbered, unchanged, or None (removed)."""
+    try:
+        parts = split_path(key)
+    except ValueError:
+        return key
+    for path, old in renumber.items():
+        n = len(path)
+        if tuple(parts[:n]) != path or len(parts) <= n:
+            continue
+        ref = parts[n]
+        if isinstance(ref, str):
+            return None if (path, ref) in named else key
+        if ref < 0 or ref not in old:
+            return key
+        if old[ref] is None:
+            return None
+        head = location_text((*path, ref))
+        return location_text((*path, old[ref])) + key[len(head) :] if key.startswith(head) else key
+    return key
 
 
 def _display(path: Path) -> str:
@@ -111,7 +364,8 @@ def _display(path: Path) -> str:
         return path.name if path.is_absolute() else str(path)
 
 
-def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files: dict) -> dict:
+def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files: dict):
+    """The content of a scenario file merged into its base chain, and which file set each part."""
     path = Path(path)
     display = _display(path)
     if path.resolve() in seen:
@@ -123,9 +377,19 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files:
     if isinstance(model, dict) and isinstance(model.get("projects"), str):
         model["projects"] = str((path.parent / model["projects"]).resolve())
     base = raw.pop("base", None)
+    remove = raw.pop("remove", None)
     if base is None:
-        origins.record(raw, display)
-        return raw
+        if remove is not None:
+            raise ScenarioError(
+                Problem(
+                    display,
+                    "remove",
+                    "takes entries out of an inherited scenario, but this file has no base: "
+                    'delete the entries themselves, or add base = "<file>"',
+                    remove,
+                )
+            )
+        return raw, _Set.of(raw, display)
     if not isinstance(base, str) or not base:
         raise ScenarioError(
             Problem(display, "base", "must be the path of another scenario file", base)
@@ -133,9 +397,14 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files:
     base_path = path.parent / base
     if not base_path.exists():
         raise ScenarioError(Problem(display, "base", "names a file that does not exist", base))
-    parent = _load_raw_chain(base_path, (*seen, path.resolve()), origins, files)
-    origins.record(raw, display)
-    return _deep_merge(parent, raw)
+    parent, parent_set = _load_raw_chain(base_path, (*seen, path.resolve()), origins, files)
+    if remove is not None:
+        _remove(parent, parent_set, remove, display, origins)
+    problems: list[Problem] = []
+    merged = _merge(parent, parent_set, raw, _Set.of(raw, display), (), problems)
+    if problems:
+        raise ScenarioError(problems)
+    return merged
 
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
@@ -271,6 +540,15 @@ def _resolved_path(raw: dict, parts: list[str | int]) -> tuple:
     return tuple(out)
 
 
+def _mark_overrides(origins: Origins, raw: dict, overrides: Mapping[str, Any] | None) -> None:
+    """Note that the overrides set their values (and everything under them)."""
+    for key in overrides or ():
+        loc = _resolved_path(raw, split_path(key))
+        for old in [k for k in origins.map if k[: len(loc)] == loc]:
+            del origins.map[old]
+        origins.map[loc] = "<overrides>"
+
+
 def _build(
     raw: dict, name: str, path: Path | None, files: dict[str, str], origins: Origins
 ) -> Scenario:
@@ -308,7 +586,15 @@ def _build(
         # the same problem can be found twice (a NaN in rule parameters: by the scan for
         # non-finite numbers and by the rule's own parameter check); report it once
         raise ScenarioError(list({str(p): p for p in problems}.values()))
-    return Scenario(spec=spec, projects=projects, name=name, path=path, input_files=files, raw=raw)
+    return Scenario(
+        spec=spec,
+        projects=projects,
+        name=name,
+        path=path,
+        input_files=files,
+        raw=raw,
+        origins=origins,
+    )
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -340,11 +626,11 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     path = Path(path)
     origins = Origins()
     files: dict[str, str] = {}
-    raw = _load_raw_chain(path, (), origins, files)
+    raw, raw_set = _load_raw_chain(path, (), origins, files)
+    raw_set.flatten(origins)
     if overrides:
         raw = apply_overrides(raw, overrides)
-        for key in overrides:
-            origins.map[_resolved_path(raw, split_path(key))] = "<overrides>"
+        _mark_overrides(origins, raw, overrides)
     return _build(raw, path.stem, path, files, origins)
 
 
@@ -367,4 +653,41 @@ def json_schema() -> dict:
         "type": "string",
         "description": "Another scenario file this one inherits from, relative to this file.",
     }
+    forms = ", ".join(f"{'.'.join(p)}.<name>" for p in MERGED_ARRAYS)
+    schema["properties"]["remove"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": f"Inherited entries to take out, by name: {forms}. Only with base.",
+        "examples": [["costs.Shenzhen subsidies to firms entering the parks"]],
+    }
     return schema
+
+
+def resolved_toml(scenario: Scenario) -> str:
+    """The scenario after inheritance and overrides, as TOML, each value with the file that set it.
+
+    Every value line ends with a comment naming the file (or ``<overrides>``) that set it, so a
+    planner sees what was inherited; entries taken out by a ``remove`` list are named at the top.
+    The text is valid TOML with the same content as :attr:`Scenario.raw` (the project table's
+    path is shown relative to the current folder).
+
+    Examples
+    --------
+    >>> import benefitshare as bs
+    >>> from benefitshare.scenario.load import resolved_toml
+    >>> print(resolved_toml(bs.load_scenario("scenarios/pessimistic_rampup.toml")))  # doctest: +SKIP
+    """
+    tomls = [f for f in scenario.input_files if f.endswith(".toml")]
+    chain = "".join(f", then its base {f}" for f in tomls[1:])
+    lines = [
+        f"# resolved scenario: {tomls[0] if tomls else scenario.name}{chain}",
+        "# each value ends with the file that set it; paths are relative to the current folder",
+    ]
+    for entry, file in scenario.origins.removed:
+        lines.append(f"# removed: {entry} (by {file})")
+    raw = copy.deepcopy(scenario.raw)
+    model = raw.get("model")
+    if isinstance(model, dict) and isinstance(model.get("projects"), str):
+        model["projects"] = _display(Path(model["projects"]))
+    lines.extend(annotated_toml(raw, scenario.origins))
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,9 @@ allows (for a "did you mean" hint or the allowed names) and the keys that were r
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from benefitshare.errors import NOT_FINITE, Problem, location_text, validation_problems
 from benefitshare.scenario.schema import ScenarioSpec
 
-__all__ = ["RENAMED_KEYS", "Origins", "spec_problems", "nonfinite_problems"]
+__all__ = ["RENAMED_KEYS", "Origins", "spec_problems", "nonfinite_problems", "annotated_toml"]
 
 #: Keys that were renamed: old name -> new name. Used to give a precise hint.
 RENAMED_KEYS: dict[str, str] = {
@@ -36,10 +38,14 @@ class Origins:
     ----------
     map : dict of tuple to str
         Field path -> display name of the file (or ``"<overrides>"``) that set it.
+    removed : list of (str, str)
+        Inherited entries taken out by a ``remove`` list (``"costs.<name>"``), and the file
+        whose ``remove`` took each out.
     """
 
     def __init__(self) -> None:
         self.map: dict[tuple, str] = {}
+        self.removed: list[tuple[str, str]] = []
 
     @classmethod
     def single(cls, name: str) -> Origins:
@@ -92,3 +98,82 @@ def nonfinite_problems(raw: Any, origins: Origins) -> list[Problem]:
         Problem(origins.file_for(loc), location_text(loc), NOT_FINITE, value)
         for loc, value in _nonfinite(raw)
     ]
+
+
+# ---------------------------------------------------------------------------------- resolved view
+
+
+def _toml_key(key: object) -> str:
+    text = str(key)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return f"{{ {inner} }}" if inner else "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _files_under(origins: Origins, loc: tuple) -> list[str]:
+    """The files that set the value at ``loc`` or any part of it, in the order first seen."""
+    n = len(loc)
+    files = [f for k, f in origins.map.items() if len(k) > n and k[:n] == loc]
+    return list(dict.fromkeys(files)) or [origins.file_for(loc)]
+
+
+def _is_section(value: Any, loc: tuple, origins: Origins) -> bool:
+    """Whether a value is written as a ``[section]``: a top-level table, a table holding tables,
+    or a table whose parts were set by different files (so that each shows its own file)."""
+    return isinstance(value, dict) and (
+        len(loc) == 1
+        or any(isinstance(v, dict) or _is_table_array(v) for v in value.values())
+        or len(_files_under(origins, loc)) > 1
+    )
+
+
+def _emit(lines: list[str], table: dict, loc: tuple, origins: Origins) -> None:
+    """Append ``table`` (at ``loc``) as TOML lines, each value with the files that set it."""
+
+    def line(text: str, where: str) -> None:
+        lines.append(f"{text:<56}  # {where}" if len(text) < 56 else f"{text}  # {where}")
+
+    later = []
+    for key, value in table.items():
+        if _is_section(value, (*loc, key), origins) or _is_table_array(value):
+            later.append((key, value))
+            continue
+        where = ", ".join(_files_under(origins, (*loc, key)))
+        line(f"{_toml_key(key)} = {_toml_value(value)}", where)
+    for key, value in later:
+        dotted = ".".join(_toml_key(k) for k in (*loc, key) if not isinstance(k, int))
+        if isinstance(value, dict):
+            lines.append("")
+            line(f"[{dotted}]", ", ".join(_files_under(origins, (*loc, key))))
+            _emit(lines, value, (*loc, key), origins)
+            continue
+        for i, entry in enumerate(value):
+            lines.append("")
+            line(f"[[{dotted}]]", origins.file_for((*loc, key, i)))
+            _emit(lines, entry, (*loc, key, i), origins)
+
+
+def annotated_toml(raw: dict, origins: Origins) -> list[str]:
+    """The lines of ``raw`` as TOML, each value ending with a comment naming the file that set it.
+
+    Tables are written as ``[section]``, arrays of tables as ``[[section]]`` entries and other
+    values inline, so the text parses back (``tomllib``) to ``raw``.
+    """
+    lines: list[str] = []
+    _emit(lines, raw, (), origins)
+    return lines
