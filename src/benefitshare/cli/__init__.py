@@ -37,6 +37,7 @@ from benefitshare.io.run_folder import package_version
 from benefitshare.cli import scenario_verbs  # noqa: F401, E402
 from benefitshare.cli import analysis_verbs  # noqa: F401, E402
 from benefitshare.cli import diff_verb  # noqa: F401, E402
+from benefitshare.cli import explain_verb  # noqa: F401, E402
 
 # isort: on
 
