@@ -94,6 +94,11 @@ def test_inherited_values_count(tmp_path):
     same = tmp_path / "same.toml"
     same.write_text('base = "tiny.toml"\n', encoding="utf-8")
     assert input_changes(bs.load_scenario(same).raw, b.raw).empty
+    # a discount rate changes NPVs but no receipt: no contributors, and the text says so
+    d = diff_scenarios(child, parent)
+    assert not (d.contributors["delta_yuan"] != 0).any()
+    assert (d.results.query("field == 'npv_yuan' and party == 'shanwei'")["delta"] < 0).all()
+    assert "none: the pool and every party's receipts are unchanged" in d.to_text()
 
 
 def test_flatten_inputs_names_list_items_by_name_else_index():

@@ -398,6 +398,17 @@ class ScenarioDiff:
                     rows.append([f"{len(top) - self.top} more", _yi(rest, sign=True)])
                 rows.append(["total", _yi(float(cells["delta_yuan"].sum()), sign=True)])
                 out.append(("t", f"change in the {name}, by {by}", ["cell", "Δ"], rows, "lr"))
+        if not any(block[0] == "t" for block in out):
+            out.append(
+                (
+                    "p",
+                    "none: the pool and every party's receipts are unchanged; a change of NPV "
+                    "comes from discounting or costs",
+                    [],
+                    [],
+                    "",
+                )
+            )
         return out
 
     def to_text(self) -> str:
