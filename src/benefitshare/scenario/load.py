@@ -2,8 +2,13 @@
 
 A scenario is a TOML file (its schema: :mod:`benefitshare.scenario.schema`) that references a CSV
 table of projects (:mod:`benefitshare.scenario.projects`). A scenario may inherit from another
-(``base = "reference.toml"``) and override parts of it; overrides can also be given as
-``{"model.discount_rate": 0.05}`` from Python or ``--set model.discount_rate=0.05`` from the CLI.
+(``base = "reference.toml"``) and change parts of it: tables merge key by key, the arrays of named
+tables (:data:`MERGED_ARRAYS`: ``[[costs]]``, ``[[rules]]``, ``[[uncertainty.inputs]]``) merge by
+``name`` (an entry of an inherited name replaces it in place, a new name is appended), other
+values and lists are replaced, and ``remove = ["costs.<name>", ...]`` takes inherited entries
+out. Every value keeps the file that set it (:attr:`Scenario.origins`, shown by
+:func:`resolved_toml`). Overrides can also be given as ``{"model.discount_rate": 0.05}`` from
+Python or ``--set model.discount_rate=0.05`` from the CLI.
 Loading is the first step of the pipeline (docs/model.md §2 and §3.1): the model runs on the
 :class:`Scenario` it returns.
 
@@ -31,6 +36,7 @@ from benefitshare.io import files as files_io
 from benefitshare.scenario.checks import cross_checks
 from benefitshare.scenario.messages import (
     Origins,
+    SetBy,
     annotated_toml,
     nonfinite_problems,
     spec_problems,
@@ -138,28 +144,6 @@ _KINDS = {"Cost": "cost", "RuleSpec": "rule", "UncertainInput": "uncertain input
 MERGED_ARRAYS: dict[tuple, str] = _named_arrays(ScenarioSpec)
 
 
-@dataclasses.dataclass
-class _Set:
-    """Which file set a value, and (for a table or list) the files of its parts, same shape."""
-
-    file: str
-    parts: Any = None
-
-    @classmethod
-    def of(cls, value: Any, file: str) -> _Set:
-        if isinstance(value, dict):
-            return cls(file, {k: cls.of(v, file) for k, v in value.items()})
-        if isinstance(value, list):
-            return cls(file, [cls.of(v, file) for v in value])
-        return cls(file)
-
-    def flatten(self, origins: Origins, prefix: tuple = ()) -> None:
-        origins.map[prefix] = self.file
-        items = self.parts.items() if isinstance(self.parts, dict) else enumerate(self.parts or ())
-        for k, part in items:
-            part.flatten(origins, (*prefix, k))
-
-
 def _named_entries(items: list, path: tuple, file: str, problems: list[Problem]) -> list[str]:
     """The names of a child's entries of a merged array; a problem for a missing or repeated one."""
     kind, where = MERGED_ARRAYS[path], location_text(path)
@@ -192,8 +176,8 @@ def _named_entries(items: list, path: tuple, file: str, problems: list[Problem])
 
 
 def _merge_named(
-    base: list, base_set: _Set, child: list, child_set: _Set, path: tuple, problems: list
-) -> tuple[list, _Set]:
+    base: list, base_set: SetBy, child: list, child_set: SetBy, path: tuple, problems: list
+) -> tuple[list, SetBy]:
     """A child's array of named tables merged into the inherited one: replace by name, append."""
     file = child_set.file
     names = _named_entries(child, path, file, problems)
@@ -217,10 +201,10 @@ def _merge_named(
         else:
             out.append(entry)
             parts.append(child_set.parts[i])
-    return out, _Set(file, parts)
+    return out, SetBy(file, parts)
 
 
-def _merge(base: Any, base_set: _Set, child: Any, child_set: _Set, path: tuple, problems: list):
+def _merge(base: Any, base_set: SetBy, child: Any, child_set: SetBy, path: tuple, problems: list):
     """A child file's value merged into the inherited one, with the files that set each part.
 
     Tables merge key by key; an array of named tables (:data:`MERGED_ARRAYS`) merges by name;
@@ -235,7 +219,7 @@ def _merge(base: Any, base_set: _Set, child: Any, child_set: _Set, path: tuple, 
                 )
             else:
                 out[key], parts[key] = value, child_set.parts[key]
-        return out, _Set(child_set.file, parts)
+        return out, SetBy(child_set.file, parts)
     if (
         path in MERGED_ARRAYS
         and isinstance(base, list)
@@ -259,7 +243,7 @@ def _removal(item: object) -> tuple[tuple, str] | None:
     return None
 
 
-def _remove(base: dict, base_set: _Set, remove: object, file: str, origins: Origins) -> None:
+def _remove(base: dict, base_set: SetBy, remove: object, file: str, origins: Origins) -> None:
     """Take the entries that ``remove`` names out of the inherited content (in place).
 
     Inherited provenance keys that name a removed entry are dropped, and those that count
@@ -389,7 +373,7 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files:
                     remove,
                 )
             )
-        return raw, _Set.of(raw, display)
+        return raw, SetBy.of(raw, display)
     if not isinstance(base, str) or not base:
         raise ScenarioError(
             Problem(display, "base", "must be the path of another scenario file", base)
@@ -401,7 +385,7 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files:
     if remove is not None:
         _remove(parent, parent_set, remove, display, origins)
     problems: list[Problem] = []
-    merged = _merge(parent, parent_set, raw, _Set.of(raw, display), (), problems)
+    merged = _merge(parent, parent_set, raw, SetBy.of(raw, display), (), problems)
     if problems:
         raise ScenarioError(problems)
     return merged
@@ -627,7 +611,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     origins = Origins()
     files: dict[str, str] = {}
     raw, raw_set = _load_raw_chain(path, (), origins, files)
-    raw_set.flatten(origins)
+    raw_set.record(origins)
     if overrides:
         raw = apply_overrides(raw, overrides)
         _mark_overrides(origins, raw, overrides)

@@ -5,10 +5,13 @@ must name the file that set the bad key: :class:`Origins` remembers it. Validati
 scenario schema are turned into :class:`~benefitshare.errors.Problem` by the one translator,
 :func:`benefitshare.errors.validation_problems`, given the origins, the fields each section
 allows (for a "did you mean" hint or the allowed names) and the keys that were renamed.
+:func:`annotated_toml` writes the merged content as TOML with the file that set each value
+(``benefitshare validate --resolved``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -19,7 +22,14 @@ from pydantic import ValidationError
 from benefitshare.errors import NOT_FINITE, Problem, location_text, validation_problems
 from benefitshare.scenario.schema import ScenarioSpec
 
-__all__ = ["RENAMED_KEYS", "Origins", "spec_problems", "nonfinite_problems", "annotated_toml"]
+__all__ = [
+    "RENAMED_KEYS",
+    "Origins",
+    "SetBy",
+    "spec_problems",
+    "nonfinite_problems",
+    "annotated_toml",
+]
 
 #: Keys that were renamed: old name -> new name. Used to give a precise hint.
 RENAMED_KEYS: dict[str, str] = {
@@ -70,6 +80,34 @@ class Origins:
             if loc[:n] in self.map:
                 return self.map[loc[:n]]
         return self.map.get((), "")
+
+
+@dataclasses.dataclass
+class SetBy:
+    """Which file set a value and, for a table or list, the files of its parts (same shape).
+
+    Inheritance merges these along with the values (:mod:`benefitshare.scenario.load`), so
+    that each part keeps its file when entries are replaced, appended or removed.
+    """
+
+    file: str
+    parts: Any = None
+
+    @classmethod
+    def of(cls, value: Any, file: str) -> SetBy:
+        """``value`` and everything in it set by ``file``."""
+        if isinstance(value, dict):
+            return cls(file, {k: cls.of(v, file) for k, v in value.items()})
+        if isinstance(value, list):
+            return cls(file, [cls.of(v, file) for v in value])
+        return cls(file)
+
+    def record(self, origins: Origins, prefix: tuple = ()) -> None:
+        """Note in ``origins`` the file of this value (at ``prefix``) and of each part."""
+        origins.map[prefix] = self.file
+        items = self.parts.items() if isinstance(self.parts, dict) else enumerate(self.parts or ())
+        for k, part in items:
+            part.record(origins, (*prefix, k))
 
 
 def spec_problems(exc: ValidationError, origins: Origins) -> list[Problem]:
