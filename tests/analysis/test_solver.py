@@ -164,3 +164,14 @@ def test_bad_arguments(reference):
         solve_rule(reference, "fixed_ratio", "min_host_share")
     with pytest.raises(ValueError, match="unknown parameter"):
         solve_rule(reference, "fixed_ratio", "equal_gains", fixed={"end_share": 0.2})
+
+
+def test_note_holds_the_solvers_remark_alone(reference, tiny):
+    plain = solve_rule(reference, "fixed_ratio", "equal_gains")
+    assert plain.success and plain.note == ""
+    missed = solve_rule(tiny, "fixed_ratio", "shapley")
+    assert not missed.success
+    assert missed.note.startswith("No value of partner_share in [0, 1] meets the target")
+    assert missed.note.endswith(".") and missed.note in missed.message
+    term = solve_rule(reference, "term", "min_host_share", value=0.6)
+    assert term.note == "" and "Target met" in term.message

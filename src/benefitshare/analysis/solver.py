@@ -66,6 +66,9 @@ class SolveResult:
         ``shapley_<party>_yuan``, ``win_win``.
     evaluations : int
         Candidate rules evaluated by the engine.
+    note : str
+        The solver's remark on the answer alone (why the target is not met, other solutions,
+        a whole-year term between two values), or ``""``; also part of ``message``.
     """
 
     success: bool
@@ -76,6 +79,7 @@ class SolveResult:
     rule: dict[str, Any]
     metrics: dict[str, Any]
     evaluations: int
+    note: str = ""
 
     def __str__(self) -> str:
         status = "met" if self.success else "NOT met"
@@ -667,4 +671,5 @@ def _finish(
         rule=prob.rule(params),
         metrics=metrics,
         evaluations=prob.evaluations,
+        note=note[:1].upper() + note[1:] + "." if note else "",
     )

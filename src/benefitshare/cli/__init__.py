@@ -36,6 +36,7 @@ from benefitshare.io.run_folder import package_version
 # isort: off
 from benefitshare.cli import scenario_verbs  # noqa: F401, E402
 from benefitshare.cli import analysis_verbs  # noqa: F401, E402
+from benefitshare.cli import solve_verb  # noqa: F401, E402
 from benefitshare.cli import diff_verb  # noqa: F401, E402
 from benefitshare.cli import explain_verb  # noqa: F401, E402
 
