@@ -167,23 +167,76 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------ schema
-@verb("schema", "print the JSON Schema of scenario files", lambda p: None)
+def _configure_schema(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="no field required: for scenarios that inherit with base = (see docs/schema.md)",
+    )
+
+
+@verb("schema", "print the JSON Schema of scenario files (for editors)", _configure_schema)
 def cmd_schema(args: argparse.Namespace) -> int:
     from benefitshare.scenario.load import json_schema
+    from benefitshare.scenario.schema import partial_schema
 
-    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    schema = partial_schema(json_schema()) if args.partial else json_schema()
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------ rules
-@verb("rules", "list the registered split rules", lambda p: None)
-def cmd_rules(args: argparse.Namespace) -> int:
-    from benefitshare.rules import SPLIT_RULES
+_ALL_RULES = "*"
 
-    width = max(len(n) for n in SPLIT_RULES)
-    for name in sorted(SPLIT_RULES):
-        print(f"{name:<{width}}  {SPLIT_RULES[name].summary}")
+
+def _configure_rules(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--params",
+        nargs="?",
+        const=_ALL_RULES,
+        metavar="RULE",
+        help="list each rule's parameters (of RULE only, when given) with type, default, unit "
+        "and meaning",
+    )
+
+
+@verb("rules", "list the registered split rules and their parameters", _configure_rules)
+def cmd_rules(args: argparse.Namespace) -> int:
+    from benefitshare.rules import SPLIT_RULES, get_rule
+
+    if args.params is None:
+        width = max(len(n) for n in SPLIT_RULES)
+        for name in sorted(SPLIT_RULES):
+            print(f"{name:<{width}}  {SPLIT_RULES[name].summary}")
+        return EXIT_OK
+    names = sorted(SPLIT_RULES) if args.params == _ALL_RULES else [get_rule(args.params).name]
+    print("\n\n".join(_rule_params_text(SPLIT_RULES[name]) for name in names))
     return EXIT_OK
+
+
+def _rule_params_text(rule) -> str:
+    """A rule's parameters as a table: name, type, default, unit, then meaning and example."""
+    lines = [f"{rule.name}: {rule.summary}"]
+    if rule.params_model is None:
+        return "\n".join([*lines, "  (parameters are not declared: passed to the rule unchecked)"])
+    docs = rule.params_model.param_docs()
+    if not docs:
+        return "\n".join([*lines, "  no parameters"])
+    head = ("parameter", "type", "default", "unit")
+    long = {d.name for d in docs if len(d.type) > 30}
+    rows = [
+        (d.name, "see below" if d.name in long else d.type, d.default, d.unit or "-") for d in docs
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    for row, d in zip([head, *rows], [None, *docs], strict=True):
+        lines.append("  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)))
+        if d is not None:
+            key = d.name.rsplit(".", 1)[-1]
+            example = f"; e.g. {key} = {d.example}" if d.example else ""
+            lines.append(f"      {d.meaning}{example}")
+            if d.name in long:
+                lines.append(f"      type: {d.type}")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 # ------------------------------------------------------------------------------------ report

@@ -7,20 +7,38 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from benefitshare.errors import RuleError
+from benefitshare.errors import RuleError, unknown_name
 from benefitshare.rules.base import RuleParams, host_totals, register_rule, split_totals
 from benefitshare.rules.games import nash_split, project_to_simplex
+from benefitshare.rules.spec import doc
+
+_BASIS = doc(
+    "expected: shares fixed in advance from expected values; realised: shares per draw on its "
+    "realised path",
+    "expected",
+)
 
 __all__ = ["shapley_split", "nash_bargaining_split", "implementing_shares"]
 
 
 class ShapleyParams(RuleParams):
-    basis: Literal["expected", "realised"] = "expected"
+    """Parameters of ``shapley_split``."""
+
+    basis: Literal["expected", "realised"] = Field("expected", **_BASIS)
 
 
 class NashParams(RuleParams):
-    basis: Literal["expected", "realised"] = "expected"
-    weights: dict[str, Annotated[float, Field(ge=0.0)]] | None = None
+    """Parameters of ``nash_bargaining_split``."""
+
+    basis: Literal["expected", "realised"] = Field("expected", **_BASIS)
+    weights: dict[str, Annotated[float, Field(ge=0.0)]] | None = Field(
+        None,
+        **doc(
+            "Bargaining weights by party (normalised); equal when omitted",
+            {"shenzhen": 1.0, "shanwei": 2.0},
+            "relative weight",
+        ),
+    )
 
     def check(self, spec):
         out = []
@@ -32,7 +50,7 @@ class NashParams(RuleParams):
                             (
                                 ("weights", pid),
                                 pid,
-                                f"unknown party; valid: {', '.join(spec.parties)}",
+                                unknown_name("party", pid, spec.parties),
                             )
                         )
             if not sum(self.weights.values()) > 0:

@@ -15,6 +15,8 @@ registered by name with a pydantic model of their parameters.
 from __future__ import annotations
 
 import dataclasses
+import re
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,11 +24,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from benefitshare.errors import RuleError, did_you_mean, unknown_name, validation_issues
+from benefitshare.rules.spec import toml_text
 
 __all__ = [
     "RuleContext",
     "RuleDef",
     "RuleParams",
+    "ParamDoc",
     "SPLIT_RULES",
     "register_rule",
     "get_rule",
@@ -43,6 +47,104 @@ __all__ = [
 CONSERVATION_TOL_YUAN = 1e-6
 
 
+@dataclasses.dataclass(frozen=True)
+class ParamDoc:
+    """What a rule parameter is, as ``benefitshare rules --params`` lists it.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's path within ``params``: ``shares``, ``brackets[].up_to_yuan``.
+    type : str
+        Its type in words, with its range or allowed values: ``number 0..1``.
+    default : str
+        Its default as written in a scenario, ``"required"``, or ``"omitted"`` (none).
+    unit : str
+        Its unit (``fraction``, ``yuan``, ``year``), or ``""``.
+    meaning : str
+        What it is.
+    example : str
+        An example value as written in a scenario.
+    """
+
+    name: str
+    type: str
+    default: str
+    unit: str
+    meaning: str
+    example: str
+
+
+_DOC_PARTS = re.compile(
+    r"^(?P<meaning>.*?)(?: \[(?P<unit>[^\]]+)\])?\. Example: (?P<example>.*)$", re.S
+)
+
+
+def _type_text(schema: dict) -> str:
+    """A JSON Schema type in words: ``number 0..1``, ``list of text``, ``table of number``."""
+    if "$ref" in schema:
+        return "table"
+    if "anyOf" in schema:
+        kinds = [_type_text(s) for s in schema["anyOf"] if s.get("type") != "null"]
+        return " or ".join(dict.fromkeys(kinds))
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if kind in ("number", "integer"):
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        above = schema.get("exclusiveMinimum")
+        if above is not None:
+            return f"{kind} above {above:g}" + ("" if hi is None else f", at most {hi:g}")
+        if lo is not None and hi is not None:
+            return f"{kind} {lo:g}..{hi:g}"
+        if lo is not None:
+            return f"{kind} >= {lo:g}"
+        return kind if hi is None else f"{kind} <= {hi:g}"
+    if kind == "array":
+        return "list of " + _type_text(schema.get("items", {}))
+    if kind == "object":
+        values = schema.get("additionalProperties")
+        if values is None and schema.get("patternProperties"):
+            values = next(iter(schema["patternProperties"].values()))
+        return "table of " + _type_text(values) if isinstance(values, dict) else "table"
+    return {"string": "text", "boolean": "true/false"}.get(kind, "any")
+
+
+def _model_in(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+    """The model in a parameter's type (a table, or a list of tables), as (path suffix, model)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "", annotation
+    origin = typing.get_origin(annotation)
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return ("[]" if origin is list else found[0]), found[1]
+    return None
+
+
+def _param_docs(model: type[BaseModel], prefix: str) -> list[ParamDoc]:
+    out = []
+    properties = model.model_json_schema().get("properties", {})
+    for name, field in model.model_fields.items():
+        prop = properties.get(name, {})
+        parts = _DOC_PARTS.match(prop.get("description", ""))
+        meaning, unit, example = (
+            (parts["meaning"], parts["unit"] or "", parts["example"])
+            if parts
+            else (prop.get("description", ""), "", "")
+        )
+        if field.is_required():
+            default = "required"
+        else:
+            value = field.get_default(call_default_factory=True)
+            default = "omitted" if value is None else toml_text(value)
+        out.append(ParamDoc(prefix + name, _type_text(prop), default, unit, meaning, example))
+        inner = _model_in(field.annotation)
+        if inner is not None:
+            out.extend(_param_docs(inner[1], f"{prefix}{name}{inner[0]}."))
+    return out
+
+
 class RuleParams(BaseModel):
     """Base class of rule parameter models: unknown keys rejected, NaN refused, immutable."""
 
@@ -51,6 +153,15 @@ class RuleParams(BaseModel):
     def check(self, spec) -> list[tuple[tuple, Any, str]]:
         """Cross-checks against the scenario: ``(location, value, message)`` per problem."""
         return []
+
+    @classmethod
+    def param_docs(cls) -> list[ParamDoc]:
+        """Each parameter's type, default, unit, meaning and example, from this model.
+
+        Parameters inside a table or a list of tables follow their table
+        (``brackets[].up_to_yuan``).
+        """
+        return _param_docs(cls, "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +339,7 @@ def validate_params(
         return validation_issues(
             exc,
             kind="parameter",
-            hint_fields=list(rule.params_model.model_fields),
+            hint_fields=rule.params_model,
             renamed=renamed,
             hide_tables=False,
         )

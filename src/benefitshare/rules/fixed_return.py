@@ -7,6 +7,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from benefitshare.errors import unknown_name
 from benefitshare.glossary import COST_KINDS
 from benefitshare.rules.base import (
     RuleParams,
@@ -15,27 +16,67 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
+from benefitshare.rules.spec import Fraction, Year, doc
 
 __all__ = ["fixed_return"]
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
 
 class FixedReturnParams(RuleParams):
-    investor: str | None = None
-    return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
-    guarantee_years: Annotated[int, Field(ge=0, le=100)] = 5
-    start_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
-    capital_yuan: Annotated[float, Field(ge=0.0)] | None = None
-    capital_kinds: list[str] = Field(default_factory=lambda: ["infrastructure", "platform_capital"])
-    carry_shortfall: bool = True
-    shares: dict[str, Fraction] | None = None
+    """Parameters of ``fixed_return``."""
+
+    investor: str | None = Field(
+        None, **doc("Party that invested; the partner when omitted", "shenzhen", "party id")
+    )
+    return_rate: Fraction = Field(
+        0.10, **doc("Guaranteed return on invested capital", 0.1, "fraction/year")
+    )
+    guarantee_years: Annotated[int, Field(ge=0, le=100)] = Field(
+        5, **doc("Length of the guarantee", 5, "years")
+    )
+    start_year: Year | None = Field(
+        None,
+        **doc(
+            "First year of the guarantee; the investor's first capital payment when omitted",
+            2027,
+            "year",
+        ),
+    )
+    capital_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+        None,
+        **doc(
+            "A fixed capital base; the investor's cumulative outlays of capital_kinds when omitted",
+            100000000.0,
+            "yuan",
+        ),
+    )
+    capital_kinds: list[str] = Field(
+        default_factory=lambda: ["infrastructure", "platform_capital"],
+        json_schema_extra={"items": {"type": "string", "enum": list(COST_KINDS)}},
+        **doc(
+            "Cost kinds that count as invested capital", ["infrastructure"], "list of cost kinds"
+        ),
+    )
+    carry_shortfall: bool = Field(
+        True,
+        **doc(
+            "Carry an unpaid guaranteed amount forward and pay it first from later pools",
+            True,
+        ),
+    )
+    shares: dict[str, Fraction] | None = Field(
+        None,
+        **doc(
+            "Split after the guarantee; the [platform] equity when omitted",
+            {"shenzhen": 0.5, "shanwei": 0.5},
+            "fraction",
+        ),
+    )
 
     def check(self, spec):
         out = []
         if spec is not None and self.investor is not None and self.investor not in spec.parties:
             out.append(
-                (("investor",), self.investor, f"unknown party; valid: {', '.join(spec.parties)}")
+                (("investor",), self.investor, unknown_name("party", self.investor, spec.parties))
             )
         for i, kind in enumerate(self.capital_kinds):
             if kind not in COST_KINDS:
@@ -43,7 +84,7 @@ class FixedReturnParams(RuleParams):
                     (
                         ("capital_kinds", i),
                         kind,
-                        f"unknown cost kind; valid: {', '.join(COST_KINDS)}",
+                        unknown_name("cost kind", kind, COST_KINDS),
                     )
                 )
         if self.shares is not None:

@@ -14,16 +14,33 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
+from benefitshare.rules.spec import Fraction, Year, doc
 
 __all__ = ["incremental_over_baseline", "tiered"]
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
 
 class IncrementalParams(RuleParams):
-    shares: dict[str, Fraction]
-    base_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
-    base_yuan: Annotated[float, Field(ge=0.0)] | None = None
+    """Parameters of ``incremental_over_baseline``."""
+
+    shares: dict[str, Fraction] = Field(
+        **doc(
+            "Split of the increment over the base (party id -> share, summing to 1)",
+            {"shenzhen": 0.5, "shanwei": 0.5},
+            "fraction",
+        )
+    )
+    base_year: Year | None = Field(
+        None,
+        **doc(
+            "Year whose pool total is the base; the first model year when omitted (give "
+            "this or base_yuan)",
+            2028,
+            "year",
+        ),
+    )
+    base_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+        None, **doc("A fixed base instead of base_year", 50000000.0, "yuan/year")
+    )
 
     @model_validator(mode="after")
     def _one_base(self):
@@ -84,12 +101,38 @@ def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yu
 
 
 class Bracket(RuleParams):
-    up_to_yuan: Annotated[float, Field(gt=0.0)] | None = None
-    shares: dict[str, Fraction]
+    """One bracket of ``tiered``: a slice of the year's pool total and its split."""
+
+    up_to_yuan: Annotated[float, Field(gt=0.0)] | None = Field(
+        None,
+        **doc(
+            "Upper end of the bracket; omitted in the last bracket (it takes the rest)",
+            100000000.0,
+            "yuan/year",
+        ),
+    )
+    shares: dict[str, Fraction] = Field(
+        **doc(
+            "Split of this slice (party id -> share, summing to 1)",
+            {"shenzhen": 0.5, "shanwei": 0.5},
+            "fraction",
+        )
+    )
 
 
 class TieredParams(RuleParams):
-    brackets: list[Bracket] = Field(min_length=1)
+    """Parameters of ``tiered``."""
+
+    brackets: list[Bracket] = Field(
+        min_length=1,
+        **doc(
+            "Brackets of the year's pool total, in increasing order",
+            [
+                {"up_to_yuan": 100000000.0, "shares": {"shenzhen": 0.5, "shanwei": 0.5}},
+                {"shares": {"shenzhen": 0.2, "shanwei": 0.8}},
+            ],
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -7,22 +7,50 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from benefitshare.errors import unknown_name
+from benefitshare.glossary import COST_KINDS
 from benefitshare.rules.base import RuleParams, check_shares, register_rule
+from benefitshare.rules.spec import Fraction, bounded, doc
 
 __all__ = ["cost_recovery_first"]
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
 
 class CostRecoveryParams(RuleParams):
-    shares: dict[str, Fraction]
-    recovering_party: str | None = None
-    outlay_yuan: Annotated[float, Field(ge=0.0)] | None = None
-    cost_kinds: list[str] = Field(default_factory=lambda: ["infrastructure"])
-    recovery_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """Parameters of ``cost_recovery_first``."""
+
+    shares: dict[str, Fraction] = Field(
+        **doc(
+            "Split after (and beside) recovery (party id -> share, summing to 1)",
+            {"shenzhen": 0.3, "shanwei": 0.7},
+            "fraction",
+        )
+    )
+    recovering_party: str | None = Field(
+        None,
+        **doc("Party that recovers its outlay; the partner when omitted", "shenzhen", "party id"),
+    )
+    outlay_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+        None,
+        **doc(
+            "Amount to recover; the party's costs of cost_kinds over the horizon when omitted",
+            200000000.0,
+            "yuan",
+        ),
+    )
+    cost_kinds: list[str] = Field(
+        default_factory=lambda: ["infrastructure"],
+        json_schema_extra={"items": {"type": "string", "enum": list(COST_KINDS)}},
+        **doc("Cost kinds that count as outlay", ["infrastructure"], "list of cost kinds"),
+    )
+    recovery_rate: bounded(0.0, 1.0, above_low=True) = Field(
+        1.0, **doc("Share of the pool devoted to recovery while it lasts", 0.5, "fraction")
+    )
 
     def check(self, spec):
         out = check_shares(self.shares, spec, ("shares",))
+        for i, kind in enumerate(self.cost_kinds):
+            if kind not in COST_KINDS:
+                out.append((("cost_kinds", i), kind, unknown_name("cost kind", kind, COST_KINDS)))
         if (
             spec is not None
             and self.recovering_party is not None
@@ -32,7 +60,7 @@ class CostRecoveryParams(RuleParams):
                 (
                     ("recovering_party",),
                     self.recovering_party,
-                    f"unknown party; valid: {', '.join(spec.parties)}",
+                    unknown_name("party", self.recovering_party, spec.parties),
                 )
             )
         return out

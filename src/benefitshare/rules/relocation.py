@@ -7,24 +7,45 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from benefitshare.errors import unknown_name
 from benefitshare.rules.base import RuleParams, host_totals, register_rule
+from benefitshare.rules.spec import Fraction, doc
 
 __all__ = ["relocation_cap_sunset"]
 
 
 class RelocationParams(RuleParams):
+    """Parameters of ``relocation_cap_sunset``."""
+
     origin: str | None = Field(
-        None, description="Party that the firms moved from; the partner by default."
+        None,
+        **doc("Party that the firms moved from; the partner when omitted", "shenzhen", "party id"),
     )
-    origin_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    base_years: Annotated[int, Field(ge=0, le=30)] = 3
-    extension_years: Annotated[int, Field(ge=0, le=30)] = 2
-    cap_years_of_pre_move_tax: Annotated[float, Field(ge=0.0, le=30.0)] = 3.0
-    eligibility_threshold_yuan: Annotated[float, Field(ge=0.0)] = 20_000_000.0
+    origin_share: Fraction = Field(
+        0.5, **doc("Origin's share within the window (财预〔2015〕92号: 50%)", 0.5, "fraction")
+    )
+    base_years: Annotated[int, Field(ge=0, le=30)] = Field(
+        3, **doc("Window after the firm reaches full production", 3, "years")
+    )
+    extension_years: Annotated[int, Field(ge=0, le=30)] = Field(
+        2, **doc("Extra years when the cap is not reached in the base window", 2, "years")
+    )
+    cap_years_of_pre_move_tax: Annotated[float, Field(ge=0.0, le=30.0)] = Field(
+        3.0,
+        **doc(
+            "Cap on the origin's cumulative take, in years of the firm's pre-move annual tax",
+            3.0,
+            "years of tax",
+        ),
+    )
+    eligibility_threshold_yuan: Annotated[float, Field(ge=0.0)] = Field(
+        20_000_000.0,
+        **doc("Least pre-move annual tax of a firm for the rule to apply", 20000000.0, "yuan/year"),
+    )
 
     def check(self, spec):
         if self.origin is not None and spec is not None and self.origin not in spec.parties:
-            return [(("origin",), self.origin, f"unknown party; valid: {', '.join(spec.parties)}")]
+            return [(("origin",), self.origin, unknown_name("party", self.origin, spec.parties))]
         return []
 
 

@@ -14,9 +14,9 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
+from benefitshare.rules.spec import Fraction, Year, doc
 from benefitshare.schedules import expand_steps
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Shares = dict[str, Fraction]
 
 
@@ -38,9 +38,27 @@ def host_keeps_all(pool_yuan, ctx):
 
 
 class FixedRatioParams(RuleParams):
-    shares: Shares
-    term_years: Annotated[int, Field(ge=1, le=100)] | None = None
-    start_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+    """Parameters of ``fixed_ratio``."""
+
+    shares: Shares = Field(
+        **doc(
+            "Share of the pool for each party (party id -> share, summing to 1)",
+            {"shenzhen": 0.5, "shanwei": 0.5},
+            "fraction",
+        )
+    )
+    term_years: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None,
+        **doc(
+            "Years the ratio applies from start_year; then the host keeps all. For ever when "
+            "omitted",
+            10,
+            "years",
+        ),
+    )
+    start_year: Year | None = Field(
+        None, **doc("First year of the term; the first model year when omitted", 2026, "year")
+    )
 
     def check(self, spec):
         return check_shares(self.shares, spec, ("shares",))
@@ -74,7 +92,16 @@ def fixed_ratio(pool_yuan, ctx, *, shares, term_years=None, start_year=None):
 
 
 class PhasedParams(RuleParams):
-    schedule: dict[Annotated[int, Field(ge=1900, le=2200)], Shares] = Field(min_length=1)
+    """Parameters of ``phased_schedule``."""
+
+    schedule: dict[Year, Shares] = Field(
+        min_length=1,
+        **doc(
+            "Shares by year, as steps that carry forward (year -> party id -> share)",
+            {"2026": {"shenzhen": 0.6, "shanwei": 0.4}, "2031": {"shenzhen": 0.3, "shanwei": 0.7}},
+            "fraction",
+        ),
+    )
 
     def check(self, spec):
         out = []
@@ -116,7 +143,16 @@ def phased_schedule(pool_yuan, ctx, *, schedule):
 
 
 class EquityParams(RuleParams):
-    equity: Shares | None = None
+    """Parameters of ``equity_proportional``."""
+
+    equity: Shares | None = Field(
+        None,
+        **doc(
+            "Equity share of each party; the [platform] equity when omitted",
+            {"shenzhen": 0.6, "shanwei": 0.4},
+            "fraction",
+        ),
+    )
 
     def check(self, spec):
         if self.equity is not None:

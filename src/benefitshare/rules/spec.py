@@ -33,10 +33,11 @@ __all__ = [
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
-def bounded(low: float, high: float) -> Any:
+def bounded(low: float, high: float, *, above_low: bool = False) -> Any:
     """A number in ``[low, high]`` whose error says "write 0.6 for 60%" for a percentage.
 
-    The bounds appear in the JSON Schema as ``minimum`` and ``maximum``.
+    With ``above_low`` the number must be above ``low`` (in ``(low, high]``). The bounds appear
+    in the JSON Schema as ``minimum`` (``exclusiveMinimum``) and ``maximum``.
     """
 
     def not_a_percentage(value: Any) -> Any:
@@ -47,7 +48,8 @@ def bounded(low: float, high: float) -> Any:
             )
         return value
 
-    return Annotated[float, Field(ge=low, le=high), BeforeValidator(not_a_percentage)]
+    lower = {"gt": low} if above_low else {"ge": low}
+    return Annotated[float, Field(le=high, **lower), BeforeValidator(not_a_percentage)]
 
 
 #: A share or probability in [0, 1] [fraction]; 60 for 0.6 gets "write 0.6 for 60%".
@@ -86,6 +88,8 @@ def toml_text(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
+        if not value:
+            return "{}"
         return "{ " + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_text(v) for v in value) + "]"

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from benefitshare.errors import percent_hint, unknown_name
 from benefitshare.rules.base import SPLIT_RULES, RuleParams, register_rule, validate_params
+from benefitshare.rules.spec import Year, doc
 
 __all__ = ["trigger_switch", "switch_index"]
-
-Year = Annotated[int, Field(ge=1900, le=2200)]
 
 METRICS = (
     "cumulative_share",
@@ -26,25 +26,69 @@ METRICS = (
 class SubRule(RuleParams):
     """A rule and its parameters, used before or after the switch."""
 
-    rule: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
+    rule: str = Field(min_length=1, **doc("A registered split rule", "fixed_ratio"))
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        **doc("Its parameters", {"shares": {"shenzhen": 0.5, "shanwei": 0.5}}),
+    )
 
 
 class TriggerParams(RuleParams):
-    before: SubRule
-    after: SubRule
-    party: str | None = None
-    metric: Literal[METRICS] = "cumulative_share"  # type: ignore[valid-type]
-    condition: Literal["below", "above"] = "below"
-    threshold: float
-    review_years: list[Year] | None = None
-    lag_years: Annotated[int, Field(ge=0, le=50)] = 1
+    """Parameters of ``trigger_switch``."""
+
+    before: SubRule = Field(
+        **doc(
+            "Rule in force until the trigger",
+            {"rule": "fixed_ratio", "params": {"shares": {"shenzhen": 0.5, "shanwei": 0.5}}},
+        )
+    )
+    after: SubRule = Field(
+        **doc(
+            "Rule from the switch on",
+            {"rule": "fixed_ratio", "params": {"shares": {"shenzhen": 0.2, "shanwei": 0.8}}},
+        )
+    )
+    party: str | None = Field(
+        None,
+        **doc(
+            "Party whose outcome is monitored; the party hosting most projects in scope when "
+            "omitted",
+            "shanwei",
+            "party id",
+        ),
+    )
+    metric: Literal[METRICS] = Field(  # type: ignore[valid-type]
+        "cumulative_share",
+        **doc(
+            "The monitored outcome: the party's share or take, or the pool, annual or cumulative",
+            "cumulative_share",
+        ),
+    )
+    condition: Literal["below", "above"] = Field(
+        "below", **doc("Switch when the metric is below or above the threshold", "below")
+    )
+    threshold: float = Field(
+        **doc(
+            "Threshold of the metric: a share for *_share metrics, yuan otherwise",
+            0.6,
+            "fraction or yuan",
+        )
+    )
+    review_years: list[Year] | None = Field(
+        None,
+        **doc("Years the condition is reviewed; every year when omitted", [2035], "list of years"),
+    )
+    lag_years: Annotated[int, Field(ge=0, le=50)] = Field(
+        1, **doc("Years from the triggering review to the new rule (1: the next year)", 1, "years")
+    )
 
     @model_validator(mode="after")
     def _share_threshold(self):
         if self.metric.endswith("share") and not 0.0 <= self.threshold <= 1.0:
+            fix = percent_hint(self.threshold)
             raise ValueError(
                 f"a threshold on a share must be between 0 and 1, got {self.threshold}"
+                + (f": {fix}" if fix else "")
             )
         return self
 
@@ -53,13 +97,13 @@ class TriggerParams(RuleParams):
         for where in ("before", "after"):
             sub = getattr(self, where)
             if sub.rule not in SPLIT_RULES:
-                valid = ", ".join(sorted(SPLIT_RULES))
-                out.append(((where, "rule"), sub.rule, f"unknown rule; valid: {valid}"))
+                msg = unknown_name("rule", sub.rule, sorted(SPLIT_RULES))
+                out.append(((where, "rule"), sub.rule, msg))
                 continue
             for loc, value, msg in validate_params(sub.rule, sub.params, spec):
                 out.append(((where, "params", *loc), value, msg))
         if spec is not None and self.party is not None and self.party not in spec.parties:
-            out.append((("party",), self.party, f"unknown party; valid: {', '.join(spec.parties)}"))
+            out.append((("party",), self.party, unknown_name("party", self.party, spec.parties)))
         if spec is not None and self.review_years is not None:
             for i, year in enumerate(self.review_years):
                 if not spec.model.start_year <= year <= spec.model.end_year:

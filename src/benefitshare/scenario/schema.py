@@ -152,7 +152,7 @@ class ModelSettings(StrictModel):
         ),
     )
     stamp_on_sales: bool = Field(
-        True, **doc("Whether stamp duty is charged on sales contracts", True, "true/false")
+        True, **doc("Whether stamp duty is charged on sales contracts", True)
     )
 
     @model_validator(mode="after")
@@ -230,9 +230,7 @@ class Sector(StrictModel):
     """A sector; ``emerging`` marks the five key emerging fields."""
 
     name: str = Field(min_length=1, **doc("Display name (any language)", "新能源 New energy"))
-    emerging: bool = Field(
-        False, **doc("One of the five key emerging fields (descriptive)", True, "true/false")
-    )
+    emerging: bool = Field(False, **doc("One of the five key emerging fields (descriptive)", True))
     additionality: Fraction = Field(
         1.0,
         **doc(
@@ -281,7 +279,7 @@ class Pool(StrictModel):
         **doc("Project groups in the pool; all when omitted", ["relocated"], "list of group names"),
     )
     net_of_rebates: bool = Field(
-        True, **doc("Deduct the local part of tax rebates from the pool", True, "true/false")
+        True, **doc("Deduct the local part of tax rebates from the pool", True)
     )
 
 

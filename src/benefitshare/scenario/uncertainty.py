@@ -207,7 +207,7 @@ class UncertainInput(StrictModel):
     )
     independent: bool = Field(
         False,
-        **doc("One draw per selected project instead of one shared draw", True, "true/false"),
+        **doc("One draw per selected project instead of one shared draw", True),
     )
     sectors: list[str] | None = Field(
         None,
