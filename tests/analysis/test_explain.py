@@ -183,3 +183,16 @@ def test_public_entry_point(example):
     assert frame.attrs["year"] == "all"
     assert (frame.attrs["first_year"], frame.attrs["last_year"]) == (2026, 2055)
     assert not hasattr(bs.Result, "explain")
+
+
+@pytest.mark.parametrize("name", ["rich.toml", "tiny_counties.toml"])
+def test_several_hosts_add_up(name):
+    """Three parties, parks with different hosts: every rule and party adds up."""
+    result = bs.run(bs.load_scenario(DATA / name))
+    year = int(result.years[len(result.years) // 2])
+    for rule in result.rule_names:
+        for party in result.party_ids:
+            for y in (year, "all"):
+                frame = explain(result, rule=rule, party=party, year=y)
+                want = annual_amount(result, rule, party, y)
+                assert frame["amount_yuan"].sum() == pytest.approx(want, abs=0.01)

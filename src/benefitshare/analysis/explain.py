@@ -48,6 +48,7 @@ __all__ = [
     "PART_LABELS",
     "ATTRIBUTION_NOTE",
     "EXPLAIN_COLUMNS",
+    "CHECK_TOL_YUAN",
     "explain",
     "explain_scenario",
     "clause_label",

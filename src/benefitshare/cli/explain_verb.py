@@ -27,9 +27,6 @@ FORMATS = ("text", "csv")
 #: The line of a clause's share paid in draws and years where its pool is zero.
 UNATTRIBUTED = "not attributable to a cell: the clause's pool is zero"
 
-#: Largest allowed gap between the explained total and annual.csv's amount [yuan].
-CHECK_TOL_YUAN = 0.01
-
 
 def _configure_explain(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `benefitshare run`")
@@ -133,7 +130,7 @@ def _annual_amount(tables: dict, rule: str, party: str, year) -> float:
     _configure_explain,
 )
 def cmd_explain(args: argparse.Namespace) -> int:
-    from benefitshare.analysis.explain import explain_scenario
+    from benefitshare.analysis.explain import CHECK_TOL_YUAN, explain_scenario
 
     run_dir = Path(args.run_dir)
     manifest, tables = _io.read_run(run_dir)
