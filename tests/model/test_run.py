@@ -24,3 +24,10 @@ def test_parties_shares_sum_to_pool(reference):
 def test_tiers_sum_to_tax(tiny):
     res = bs.run(tiny)
     np.testing.assert_allclose(res.tier_dt4y.sum(axis=2), res.tax_dty, rtol=0, atol=1e-6)
+
+
+def test_share_of_pool_is_zero_not_nan_when_the_pool_is_empty(tiny):
+    empty = tiny.with_overrides({"pool.parks": ["county"], "pool.groups": ["relocated"]})
+    summary = bs.run(empty).summary()
+    assert summary["pool_share_yuan"].abs().max() == 0.0
+    assert (summary["share_of_pool"] == 0.0).all()

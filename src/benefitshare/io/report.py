@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import textwrap
 import unicodedata
 from pathlib import Path
@@ -119,6 +120,38 @@ def headline_table(headline: dict[str, float]) -> list[list[str]]:
     ]
 
 
+_MD_SPECIAL = re.compile(r"([\\`*{}\[\]()#+!|<>~])")
+_MD_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def _visible(text: object) -> str:
+    """``text`` on one line, with control and bidirectional formatting characters shown as
+    ``\\uXXXX`` (a newline or a right-to-left override in a name must not reshape the page)."""
+    out = []
+    for ch in " ".join(str(text).split()):
+        cat = unicodedata.category(ch)
+        out.append(f"\\u{ord(ch):04x}" if cat in ("Cc", "Cf") else ch)
+    return "".join(out)
+
+
+def markdown_text(text: object) -> str:
+    """Text from a scenario made safe to embed in Markdown: shown as written, never as markup.
+
+    Escapes the characters that start links, images, emphasis, code, HTML and table cells, and
+    underscores at the edges of words (those inside a word, as in ``fixed_50_50``, are literal
+    in CommonMark).
+    """
+    return _MD_EDGE_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", _visible(text)))
+
+
+def markdown_code(text: object) -> str:
+    """``text`` as an inline code span, fenced with more backticks than it contains."""
+    body = _visible(text)
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
@@ -220,7 +253,10 @@ def build_report(run_dir: str | Path) -> list[Path]:
     flow_rule = manifest.get("charts", {}).get("flow_rule")
 
     meta = [
-        ["scenario", f"{scn.get('name', '')} ({scn.get('path') or 'no file'})"],
+        [
+            "scenario",
+            f"{markdown_text(scn.get('name', ''))} ({markdown_text(scn.get('path') or 'no file')})",
+        ],
         ["benefitshare", str(manifest.get("benefitshare_version", "unknown"))],
         ["git commit", str(manifest.get("git_commit") or "not in a git repository")],
         ["created (UTC)", str(manifest.get("created_utc", ""))],
@@ -228,16 +264,22 @@ def build_report(run_dir: str | Path) -> list[Path]:
             "draws, seed, sampler",
             f"{manifest.get('draws')}, {manifest.get('seed')}, {manifest.get('sampler')}",
         ],
-        ["command", f"`{manifest.get('command')}`" if manifest.get("command") else "(Python API)"],
+        [
+            "command",
+            markdown_code(manifest["command"]) if manifest.get("command") else "(Python API)",
+        ],
     ]
     overrides = manifest.get("overrides") or {}
-    inputs = [[f"`{k}`", f"`{v}`"] for k, v in (manifest.get("inputs_sha256") or {}).items()]
+    inputs = [
+        [markdown_code(k), markdown_code(v)]
+        for k, v in (manifest.get("inputs_sha256") or {}).items()
+    ]
     comp_header, comp_rows, comp_right = _comparison(summary)
 
     md = [
-        f"# {title}",
+        f"# {markdown_text(title)}",
         "",
-        f"Run `{run_dir.name}`: {len(labels) or summary['rule'].nunique()} rules compared over {span}.",
+        f"Run {markdown_code(run_dir.name)}: {len(labels) or summary['rule'].nunique()} rules compared over {span}.",
         "",
     ]
     if headline:
@@ -260,7 +302,9 @@ def build_report(run_dir: str | Path) -> list[Path]:
             "### The rules",
             "",
             format_markdown_table(
-                ["rule", "description"], [[n, lab] for n, lab in labels], right=set()
+                ["rule", "description"],
+                [[markdown_text(n), markdown_text(lab)] for n, lab in labels],
+                right=set(),
             ),
             "",
         ]
@@ -268,11 +312,16 @@ def build_report(run_dir: str | Path) -> list[Path]:
         md += ["## Charts", ""]
         for name, caption in charts:
             if name == "flows.png" and flow_rule:
-                caption += f" (split under `{flow_rule}`)"
+                caption += f" (split under {markdown_code(flow_rule)})"
             md += [f"![{caption}]({name})", "", f"*{caption}.*", ""]
     md += ["## Provenance", "", format_markdown_table(["", ""], meta, right=set()), ""]
     if overrides:
-        md += ["Overrides:", "", *(f"- `{k} = {v!r}`" for k, v in overrides.items()), ""]
+        md += [
+            "Overrides:",
+            "",
+            *(f"- {markdown_code(f'{k} = {v!r}')}" for k, v in overrides.items()),
+            "",
+        ]
     if inputs:
         md += [
             "Input files (SHA-256):",

@@ -295,7 +295,7 @@ class Result:
 
         Columns: ``rule``, ``party``, ``npv_yuan`` (mean NPV of net benefit, at the party's
         discount rate), ``cumulative_yuan`` (mean revenue received over the horizon),
-        ``pool_share_yuan``, ``share_of_pool``, ``costs_yuan``, ``net_benefit_yuan``,
+        ``pool_share_yuan``, ``share_of_pool`` (0 when the pool is empty), ``costs_yuan``, ``net_benefit_yuan``,
         ``payback_year`` (median over the kept draws that pay back, a year that occurs; missing
         where none does).
         With draws > 1 also ``npv_p5_yuan``, ``npv_p50_yuan``, ``npv_p95_yuan``,
@@ -322,7 +322,7 @@ class Result:
                     "npv_yuan": npv_mean[r, k],
                     "cumulative_yuan": revenue[r, k].sum(),
                     "pool_share_yuan": share,
-                    "share_of_pool": share / pool_total if pool_total else np.nan,
+                    "share_of_pool": share / pool_total if pool_total else 0.0,
                     "costs_yuan": costs_k[k],
                     "net_benefit_yuan": net_benefit_yuan(revenue[r, k].sum(), costs_k[k]),
                     "payback_year": _median_year(pb),
