@@ -295,3 +295,42 @@ def test_console_script(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and "write 0.4 for 40%" in bad.stderr
+
+
+def test_write_keeps_the_inherited_rules_and_costs(capsys, tmp_path, reference):
+    dest = tmp_path / "subsidy.toml"
+    subsidy = "Shenzhen subsidies to firms entering the parks"
+    status, out, err = _solve(
+        capsys, REFERENCE, "--rule", "fixed_ratio", "--target", "shapley",
+        "--set", f"costs[{subsidy}].payments_yuan={{ 2026 = 50000000.0 }}",
+        "--write", dest,
+    )  # fmt: skip
+    assert status == 0, err
+    raw = tomllib.loads(dest.read_text(encoding="utf-8"))
+    assert [c["name"] for c in raw["costs"]] == [subsidy]  # only the changed entry is written
+    written = bs.load_scenario(dest)
+    assert set(reference.rule_names) < set(written.rule_names)
+    assert "solved_fixed_ratio_shapley" in written.rule_names
+    costs = {c.name: c for c in written.spec.costs}
+    assert set(costs) == {c.name for c in reference.spec.costs}
+    solved_on = bs.load_scenario(
+        REFERENCE, overrides={f"costs[{subsidy}].payments_yuan": {"2026": 5e7}}
+    )
+    assert costs[subsidy] == next(c for c in solved_on.spec.costs if c.name == subsidy)
+    sol = bs.solve_rule(solved_on, "fixed_ratio", "shapley")
+    npv = bs.run(written, rules=["solved_fixed_ratio_shapley"]).npv_mean_rk()[0]
+    expected = [sol.metrics[f"npv_{p}_yuan"] for p in written.spec.parties]
+    np.testing.assert_allclose(npv, expected, rtol=1e-12, atol=1e-3)
+
+
+def test_a_file_that_would_not_reproduce_the_npvs_is_not_written(capsys, tmp_path):
+    # a whole merged array given with --set replaces it in the run, but a child file's [[costs]]
+    # merges into the inherited ones by name: the check run catches the difference
+    dest = tmp_path / "nocosts.toml"
+    status, out, err = _solve(
+        capsys, TINY, "--rule", "term", "--target", "min_share:shanwei=0.5",
+        "--set", "costs=[]", "--write", dest,
+    )  # fmt: skip
+    assert status == 1
+    assert "would not reproduce the solved NPVs" in err and "nothing was written" in err
+    assert list(tmp_path.iterdir()) == []

@@ -179,10 +179,11 @@ def _override_tables(raw: dict, overrides: dict, out_dir: Path) -> dict:
     """The ``--set`` overrides as the tables of a child scenario file.
 
     A value in a table is written at its path (a child's tables merge into the inherited ones);
-    a value inside a named entry of an array of tables (``rules[fixed_50].params.term_years``)
-    writes that whole entry, as overridden, under its name.
+    a value inside an entry of an array that merges by name (``[[rules]]``, ``[[costs]]``, ...:
+    ``rules[fixed_50].params.term_years``) writes that whole entry, as overridden, under its
+    name; a value inside any other list writes the whole list (a child's list replaces it).
     """
-    from benefitshare.scenario.load import split_path
+    from benefitshare.scenario.load import MERGED_ARRAYS, split_path
 
     child: dict = {}
     for path in overrides:
@@ -204,7 +205,7 @@ def _override_tables(raw: dict, overrides: dict, out_dir: Path) -> dict:
             if isinstance(nxt, str):
                 nxt = [x.get("name") if isinstance(x, dict) else None for x in value].index(nxt)
             entry = value[nxt]
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            if tuple(parts[: i + 1]) in MERGED_ARRAYS and isinstance(into.get(part, []), list):
                 entries = into.setdefault(part, [])
                 entries[:] = [e for e in entries if e.get("name") != entry["name"]]
                 entries.append(copy.deepcopy(entry))
