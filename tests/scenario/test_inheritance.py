@@ -470,3 +470,17 @@ def test_validate_without_resolved_says_ok_and_bad_files_exit_2(tmp_path, capsys
     assert f"invalid: {bad}" in captured.err and "unknown [[rules]] entry to remove" in captured.err
     assert cli.main(["validate", "--resolved", str(bad)]) == 2
     assert capsys.readouterr().out == ""
+
+
+def test_a_table_set_partly_by_an_override_names_both_in_its_error():
+    msg = error_of(REFERENCE, {"rules[fixed_50_50].params.shares.shenzhen": 0.4})
+    assert re.search(
+        r"scenarios/reference\.toml and <overrides>: rules\[1\]\.params\.shares = "
+        r"\{'shenzhen': 0\.4, 'shanwei': 0\.5\}: shares must sum to 1",
+        msg,
+    )
+
+
+def test_a_table_merged_from_two_files_names_both_in_its_error(tmp_path):
+    msg = error_of(child(tmp_path, "[model]\nend_year = 2020\n"))
+    assert re.search(r"\S*tiny\.toml and child\.toml: model: end_year 2020 is before", msg), msg

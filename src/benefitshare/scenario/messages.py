@@ -74,12 +74,25 @@ class Origins:
             for i, v in enumerate(raw):
                 self.record(v, file, prefix + (i,))
 
-    def file_for(self, loc: tuple) -> str:
-        """The file that set the field at ``loc`` (or its closest parent)."""
+    def setter(self, loc: tuple) -> str:
+        """The file that set the field at ``loc`` itself (or its closest parent)."""
         for n in range(len(loc), -1, -1):
             if loc[:n] in self.map:
                 return self.map[loc[:n]]
         return self.map.get((), "")
+
+    def files_under(self, loc: tuple) -> list[str]:
+        """The files that set the parts of the table or list at ``loc``, in the order first
+        seen; for a single value, the file that set it."""
+        n = len(loc)
+        files = [f for k, f in self.map.items() if len(k) > n and k[:n] == loc]
+        return list(dict.fromkeys(files)) or [self.setter(loc)]
+
+    def file_for(self, loc: tuple) -> str:
+        """Who set the field at ``loc``, for a message: the file (or its closest parent's), or
+        for a table or list whose parts came from several, those files
+        (``"scenarios/reference.toml and <overrides>"``)."""
+        return " and ".join(self.files_under(loc))
 
 
 @dataclasses.dataclass
@@ -163,20 +176,13 @@ def _is_table_array(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def _files_under(origins: Origins, loc: tuple) -> list[str]:
-    """The files that set the value at ``loc`` or any part of it, in the order first seen."""
-    n = len(loc)
-    files = [f for k, f in origins.map.items() if len(k) > n and k[:n] == loc]
-    return list(dict.fromkeys(files)) or [origins.file_for(loc)]
-
-
 def _is_section(value: Any, loc: tuple, origins: Origins) -> bool:
     """Whether a value is written as a ``[section]``: a top-level table, a table holding tables,
     or a table whose parts were set by different files (so that each shows its own file)."""
     return isinstance(value, dict) and (
         len(loc) == 1
         or any(isinstance(v, dict) or _is_table_array(v) for v in value.values())
-        or len(_files_under(origins, loc)) > 1
+        or len(origins.files_under(loc)) > 1
     )
 
 
@@ -191,18 +197,18 @@ def _emit(lines: list[str], table: dict, loc: tuple, origins: Origins) -> None:
         if _is_section(value, (*loc, key), origins) or _is_table_array(value):
             later.append((key, value))
             continue
-        where = ", ".join(_files_under(origins, (*loc, key)))
+        where = ", ".join(origins.files_under((*loc, key)))
         line(f"{_toml_key(key)} = {_toml_value(value)}", where)
     for key, value in later:
         dotted = ".".join(_toml_key(k) for k in (*loc, key) if not isinstance(k, int))
         if isinstance(value, dict):
             lines.append("")
-            line(f"[{dotted}]", ", ".join(_files_under(origins, (*loc, key))))
+            line(f"[{dotted}]", ", ".join(origins.files_under((*loc, key))))
             _emit(lines, value, (*loc, key), origins)
             continue
         for i, entry in enumerate(value):
             lines.append("")
-            line(f"[[{dotted}]]", origins.file_for((*loc, key, i)))
+            line(f"[[{dotted}]]", origins.setter((*loc, key, i)))
             _emit(lines, entry, (*loc, key, i), origins)
 
 
