@@ -212,6 +212,105 @@ def test_parameter_cross_checks_against_the_scenario(tiny):
     assert validate_params("fixed_ratio", {"shares": {"shenzhen": 0.5, "shanwei": 0.5}}, spec) == []
 
 
+@pytest.mark.parametrize(
+    "rule, params, loc, message",
+    [
+        ("relocation_cap_sunset", {"origin": "shenzen"}, ("origin",), "did you mean 'shenzhen'?"),
+        (
+            "cost_recovery_first",
+            {"shares": {"shanwei": 1.0}, "recovering_party": "shanwie"},
+            ("recovering_party",),
+            "unknown party; did you mean 'shanwei'?",
+        ),
+        (
+            "cost_recovery_first",
+            {"shares": {"shanwei": 1.0}, "cost_kinds": ["subsidi"]},
+            ("cost_kinds", 0),
+            "unknown cost kind; did you mean 'subsidy'?",
+        ),
+        ("fixed_return", {"investor": "shenzen"}, ("investor",), "did you mean 'shenzhen'?"),
+        (
+            "fixed_return",
+            {"capital_kinds": ["infrastructur"]},
+            ("capital_kinds", 0),
+            "did you mean 'infrastructure'?",
+        ),
+        (
+            "nash_bargaining_split",
+            {"weights": {"shenzen": 1.0}},
+            ("weights", "shenzen"),
+            "did you mean 'shenzhen'?",
+        ),
+        (
+            "trigger_switch",
+            {
+                "before": {"rule": "fixed_rati"},
+                "after": {"rule": "host_keeps_all"},
+                "threshold": 0.5,
+            },
+            ("before", "rule"),
+            "unknown rule; did you mean 'fixed_ratio'?",
+        ),
+        (
+            "trigger_switch",
+            {
+                "before": {"rule": "host_keeps_all"},
+                "after": {"rule": "host_keeps_all"},
+                "threshold": 0.5,
+                "party": "shanwie",
+            },
+            ("party",),
+            "did you mean 'shanwei'?",
+        ),
+        (
+            "tiered",
+            {"brackets": [{"up_to_yan": 1e6, "shares": {"shanwei": 1.0}}]},
+            ("brackets", 0, "up_to_yan"),
+            "unknown parameter; did you mean 'up_to_yuan'?",
+        ),
+        (
+            "trigger_switch",
+            {
+                "before": {"rule": "host_keeps_all", "parms": {}},
+                "after": {"rule": "x"},
+                "threshold": 0.5,
+            },
+            ("before", "parms"),
+            "unknown parameter; did you mean 'params'?",
+        ),
+        (
+            "fixed_ratio",
+            {"shares": {"shenzhen": 60, "shanwei": 40}},
+            ("shares", "shenzhen"),
+            "must be between 0 and 1 (a fraction, not a percentage): write 0.6 for 60%",
+        ),
+        (
+            "trigger_switch",
+            {
+                "before": {"rule": "host_keeps_all"},
+                "after": {"rule": "host_keeps_all"},
+                "threshold": 60,
+            },
+            (),
+            "got 60.0: write 0.6 for 60%",
+        ),
+    ],
+)
+def test_names_in_parameters_get_the_nearest_name_and_nested_typos_their_own_table(
+    tiny, rule, params, loc, message
+):
+    problems = validate_params(rule, params, tiny.spec)
+    assert [msg for where, _, msg in problems if tuple(where) == loc and message in msg], problems
+
+
+def test_each_parameter_is_documented_with_a_type_and_default():
+    for name in ("fixed_ratio", "tiered", "trigger_switch", "fixed_return"):
+        docs = get_rule(name).params_model.param_docs()
+        assert docs and all(d.type and d.default and d.meaning and d.example for d in docs), name
+    names = [d.name for d in get_rule("tiered").params_model.param_docs()]
+    assert names == ["brackets", "brackets[].up_to_yuan", "brackets[].shares"]
+
+
 # ------------------------------------------------------------------------------------ behaviour
 
 
