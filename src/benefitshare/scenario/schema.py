@@ -247,6 +247,7 @@ class Tiers(StrictModel):
 
     provincial_share: dict[str, FractionSteps] = Field(
         default_factory=dict,
+        json_schema_extra={"propertyNames": {"enum": list(TAXES)}},
         **doc(
             "Province's share of the local part of each tax (tax id -> year steps that carry "
             "forward)",
@@ -261,6 +262,7 @@ class Pool(StrictModel):
 
     taxes: list[str] = Field(
         default_factory=lambda: [t for t in TAXES if t != "land_transfer"],
+        json_schema_extra={"items": {"type": "string", "enum": list(TAXES)}},
         **doc(
             "Taxes in the pool; every tax but land_transfer when omitted",
             ["vat", "cit"],
