@@ -180,3 +180,34 @@ def test_csv_row_with_an_unterminated_quote_is_reported_where_it_starts(tmp_path
     path.write_text('a,b\n"1,2\n3,4\n5,6\n', encoding="utf-8")
     with pytest.raises(bs.ScenarioError, match=r"line 2"):
         bio.read_csv_rows(path)
+
+
+def test_a_kill_between_the_renames_is_undone_by_recover_dir(tmp_path, monkeypatch):
+    dest, new = tmp_path / "run", tmp_path / "new"
+    dest.mkdir()
+    new.mkdir()
+    (dest / "f").write_text("old", encoding="utf-8")
+    (new / "f").write_text("new", encoding="utf-8")
+
+    class Killed(BaseException):
+        pass
+
+    def kill(stage):
+        if stage == "old-moved":
+            monkeypatch.setattr(io.os, "replace", lambda *a: None)  # a dead process does nothing
+            raise Killed
+
+    monkeypatch.setattr(io, "_fault_point", kill)
+    with pytest.raises(Killed):
+        io.replace_dir(new, dest)
+    monkeypatch.undo()
+    (old,) = _hidden(tmp_path)
+    assert not dest.exists() and old.startswith(f".run.old-{os.getpid()}-")
+    assert io.recover_dir(dest) == []  # this process is still running: its folder is left alone
+    gone = tmp_path / ".run.old-4206969-0123abcd"
+    os.replace(tmp_path / old, gone)
+    assert io.leftovers(dest) == [("old", gone)]
+    assert io.leftovers(dest, before=0) == []  # changed after the current run began
+    assert io.recover_dir(dest) == [f"restored run from {gone.name}, left by an interrupted write"]
+    assert (dest / "f").read_text(encoding="utf-8") == "old"
+    assert _hidden(tmp_path) == []

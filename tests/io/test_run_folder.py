@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +149,175 @@ def test_io_modules_import_nothing_above_the_io_layer():
                 if parts[0] == "benefitshare" and (len(parts) < 2 or parts[1] not in leaves):
                     wrong.append(f"{path.name}:{node.lineno}: {target}")
     assert wrong == []
+
+
+# ------------------------------------------------------------------------------------ replacing
+def _complete_run(folder: Path) -> dict:
+    """The manifest of a complete run folder: every file it lists is there, unchanged."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for name, sha in manifest["outputs_sha256"].items():
+        assert files.file_sha256(folder / name) == sha, name
+    return manifest
+
+
+def test_a_folder_the_package_did_not_write_is_refused_and_left_alone(tiny_result, tmp_path):
+    dest = tmp_path / "mydata"
+    dest.mkdir()
+    (dest / "thesis.docx").write_bytes(b"years of work")
+    with pytest.raises(bs.ScenarioError) as info:
+        run_folder.write_run(tiny_result, dest, manifest={})
+    message = str(info.value)
+    assert str(dest) in message and "thesis.docx" in message and "--force" in message
+    assert "--name" in message
+    assert [p.name for p in dest.iterdir()] == ["thesis.docx"]
+    assert _hidden(tmp_path) == []
+
+
+def test_a_run_folder_with_a_file_added_or_edited_is_refused(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 1})
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 2})  # only its own files: replaced
+    assert _complete_run(dest)["gen"] == 2
+    (dest / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"notes\.txt"):
+        run_folder.check_output_dir(dest)
+    (dest / "notes.txt").unlink()
+    with open(dest / "summary.csv", "a", encoding="utf-8") as fh:
+        fh.write("# my remark\n")
+    with pytest.raises(bs.ScenarioError, match=r"summary\.csv"):
+        run_folder.write_run(tiny_result, dest, manifest={"gen": 3})
+    assert json.loads((dest / "manifest.json").read_text(encoding="utf-8"))["gen"] == 2
+    assert (dest / "summary.csv").read_text(encoding="utf-8").endswith("# my remark\n")
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_plain_file_or_link_at_the_path_is_never_replaced(tiny_result, tmp_path, force):
+    (tmp_path / "plain").write_text("a file", encoding="utf-8")
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    for name in ("plain", "link"):
+        with pytest.raises(bs.ScenarioError, match="never replaced"):
+            run_folder.write_run(tiny_result, tmp_path / name, manifest={}, force=force)
+    assert (tmp_path / "plain").read_text(encoding="utf-8") == "a file"
+    assert (tmp_path / "link").is_symlink() and list((tmp_path / "target").iterdir()) == []
+
+
+def test_an_empty_folder_is_replaced(tiny_result, tmp_path):
+    (tmp_path / "tiny").mkdir()
+    run_folder.write_run(tiny_result, tmp_path / "tiny", manifest={})
+    _complete_run(tmp_path / "tiny")
+
+
+def test_force_moves_user_files_into_the_new_run_folder(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 1})
+    (dest / "notes.txt").write_text("mine", encoding="utf-8")
+    (dest / "drafts").mkdir()
+    (dest / "drafts" / "a.md").write_text("draft", encoding="utf-8")
+    edited = (dest / "summary.csv").read_text(encoding="utf-8") + "# my remark\n"
+    (dest / "summary.csv").write_text(edited, encoding="utf-8")
+    kept = run_folder.check_output_dir(dest, force=True)
+    assert kept == ["drafts", "notes.txt", "summary.csv"]
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 2}, force=True)
+    assert _complete_run(dest)["gen"] == 2
+    assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (dest / "drafts" / "a.md").read_text(encoding="utf-8") == "draft"
+    assert (dest / "summary.previous.csv").read_text(encoding="utf-8") == edited
+    assert _hidden(tmp_path) == []
+    # a folder that was never a run: its content moves in too, nothing is deleted
+    other = tmp_path / "mydata"
+    other.mkdir()
+    (other / "thesis.docx").write_bytes(b"years of work")
+    (other / "manifest.json").write_text("{}", encoding="utf-8")
+    run_folder.write_output_folder(
+        other, tables={"t.csv": pd.DataFrame({"a": [1]})}, charts={}, manifest={}, force=True
+    )
+    assert (other / "thesis.docx").read_bytes() == b"years of work"
+    assert (other / "manifest.previous.json").read_text(encoding="utf-8") == "{}"
+    _complete_run(other)
+
+
+def test_leftovers_of_killed_writers_are_removed_at_the_next_write(tiny_result, tmp_path):
+    dest = tmp_path / "tiny"
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 1})
+    gone, alive = 2**22 + 12345, os.getppid()  # a process id no system uses; a running one
+    for name in (
+        f".tiny.tmp-{gone}-0123abcd",
+        ".tiny.tmp-89abcdef",  # named by an older version: no process id
+        f".tiny.tmp-{alive}-0123abcd",  # a concurrent writer's: left alone
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.csv").write_text("half", encoding="utf-8")
+    shutil.copytree(dest, tmp_path / f".tiny.old-{gone}-4567abcd")  # an earlier complete run
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 2})
+    assert _hidden(tmp_path) == [f".tiny.tmp-{alive}-0123abcd"]
+    assert _complete_run(dest)["gen"] == 2
+    # an .old folder holding a file the package did not write: moved in, never deleted, so the
+    # next write asks for --force
+    old = tmp_path / f".tiny.old-{gone}-89abcdef"
+    shutil.copytree(dest, old)
+    (old / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"notes\.txt"):
+        run_folder.write_run(tiny_result, dest, manifest={"gen": 3})
+    assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert _hidden(tmp_path) == [f".tiny.tmp-{alive}-0123abcd"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to stop a writer mid-way")
+@pytest.mark.parametrize("stage", ["written", "old-moved", "new-in", "settled"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_kill_at_any_step_leaves_a_complete_run_visible(tiny_result, tmp_path, stage, force):
+    """The writer is killed (os._exit) at each step of the swap; the next run sees the old run or
+    the new one, complete, and every file a user put in the folder."""
+    dest = tmp_path / "tiny"
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 1})
+    if force:
+        (dest / "notes.txt").write_text("mine", encoding="utf-8")
+    pid = os.fork()
+    if pid == 0:  # the writer, killed at `stage`
+        try:
+
+            def kill(at):
+                if at == stage:
+                    os._exit(9)
+
+            files._fault_point = kill
+            run_folder.write_run(tiny_result, dest, manifest={"gen": 2}, force=force)
+        finally:
+            os._exit(1)
+    assert os.waitpid(pid, 0)[1] >> 8 == 9
+    if os.path.lexists(dest):
+        assert _complete_run(dest)["gen"] in (1, 2)
+    else:  # killed between the two renames: the old run is complete under its hidden name
+        (old,) = [p for p in tmp_path.iterdir() if ".old-" in p.name]
+        assert _complete_run(old)["gen"] == 1
+    run_folder.check_output_dir(dest, force=True)  # what the next run does first
+    gen = _complete_run(dest)["gen"]
+    assert gen == (1 if stage in ("written", "old-moved") else 2)
+    assert _hidden(tmp_path) == []
+    if force:
+        assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_run_refuses_a_user_folder_before_computing(tmp_path, monkeypatch, capsys):
+    from benefitshare import cli
+    from benefitshare.model import run as model_run
+
+    out = tmp_path / "o4"
+    (out / "mydata").mkdir(parents=True)
+    (out / "mydata" / "thesis.docx").write_bytes(b"years of work")
+    ran = []
+    monkeypatch.setattr(model_run, "run", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr(bs, "run", lambda *a, **k: ran.append(1))
+    args = ["run", str(DATA / "tiny.toml"), "--out", str(out), "--name", "mydata", "-q"]
+    assert cli.main([*args, "--no-charts"]) == 2
+    err = capsys.readouterr().err
+    assert "mydata" in err and "thesis.docx" in err and "--force" in err and ran == []
+    (out / "plain").write_text("a file", encoding="utf-8")
+    assert cli.main([*args[:-3], "--name", "plain", "--force", "-q"]) == 2
+    assert (out / "plain").read_text(encoding="utf-8") == "a file" and ran == []
+    monkeypatch.undo()
+    assert cli.main([*args, "--no-charts", "--force"]) == 0
+    assert "kept in" in capsys.readouterr().err
+    assert (out / "mydata" / "thesis.docx").read_bytes() == b"years of work"
+    _complete_run(out / "mydata")

@@ -51,6 +51,12 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a run folder holding files this package did not write (notes, edited "
+        "tables, a folder that is not a run); they are moved into the new run folder",
+    )
+    p.add_argument(
         "--quiet", "-q", action="store_true", help="print only where the run was written"
     )
 
@@ -64,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     rules = parse_rules(args.rules)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     dest = _io.safe_output_dir(Path(args.out), args.name or scenario.name)
+    kept = _io.check_output_dir(dest, force=args.force)  # before any computation
     if args.flow_rule is not None:
         chosen = rules if rules is not None else scenario.rule_names
         if args.flow_rule not in chosen:
@@ -109,7 +116,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         manifest=manifest,
         charts={**charts, **pngs},
         chart_settings=chart_settings,
+        force=args.force,
     )
+    if kept:
+        print(
+            f"kept in {shown(dest)}/ from the folder it replaced: {', '.join(kept)}",
+            file=sys.stderr,
+        )
 
     if not args.quiet:
         from benefitshare.io.report import run_text

@@ -40,6 +40,8 @@ __all__ = [
     "atomic_path",
     "atomic_dir",
     "replace_dir",
+    "recover_dir",
+    "leftovers",
     "git_commit",
 ]
 
@@ -201,42 +203,149 @@ def atomic_write_csv(dest: Path, frame) -> None:
     atomic_write_text(dest, frame.to_csv(index=False, lineterminator="\n"))
 
 
+_SIBLING = re.compile(r"(?P<tag>tmp|old)-(?:(?P<pid>\d+)-)?[0-9a-f]{8}")
+
+
 def _sibling_name(dest: Path, tag: str) -> Path:
-    return dest.parent / f".{dest.name}.{tag}-{secrets.token_hex(4)}"
+    """A hidden sibling of ``dest`` named after the writing process: ``.<name>.<tag>-<pid>-<hex>``."""
+    return dest.parent / f".{dest.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def replace_dir(new: Path, dest: Path) -> None:
+def _fault_point(stage: str) -> None:
+    """Called at each step of :func:`replace_dir` (a test makes it stop the process there).
+
+    ``stage`` is ``"written"`` (the new folder is complete, nothing renamed yet),
+    ``"old-moved"`` (the previous folder renamed to its hidden ``.old`` name, the new one not yet
+    in place), ``"new-in"`` (the new folder in place, the old one not yet settled) or
+    ``"settled"`` (the old folder settled).
+    """
+
+
+def _remove(old: Path, dest: Path) -> None:
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
+
+
+def _writer_gone(pid: str | None) -> bool:
+    if pid is None:
+        return True  # written by an older version, which named no process
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # alive but another user's, or not a process id this system knows
+    return False
+
+
+def leftovers(dest: Path, *, before: float | None = None) -> list[tuple[str, Path]]:
+    """Hidden ``.tmp-*`` and ``.old-*`` siblings of ``dest`` left by a writer that was killed.
+
+    A sibling counts when the process named in it is no longer running and it was last changed
+    before ``before`` (a time from :func:`time.time`; now by default), so a concurrent writer's
+    folders are never touched.
+
+    Returns
+    -------
+    list of (tag, path)
+        ``tag`` is ``"tmp"`` or ``"old"``; the newest first.
+    """
+    import time
+
+    dest = Path(dest)
+    limit = time.time() if before is None else before
+    prefix = f".{dest.name}."
+    found = []
+    try:
+        entries = list(dest.parent.iterdir())
+    except OSError:
+        return []
+    for p in entries:
+        if not p.name.startswith(prefix):
+            continue
+        m = _SIBLING.fullmatch(p.name[len(prefix) :])
+        if m is None or not _writer_gone(m.group("pid")):
+            continue
+        try:
+            mtime = p.lstat().st_mtime
+        except OSError:
+            continue
+        if mtime < limit:
+            found.append((mtime, m.group("tag"), p))
+    return [(tag, p) for _, tag, p in sorted(found, key=lambda t: -t[0])]
+
+
+def recover_dir(dest: Path, *, settle=None, before: float | None = None) -> list[str]:
+    """Finish what a killed :func:`replace_dir` or :func:`atomic_dir` left beside ``dest``.
+
+    Temporary ``.tmp-*`` folders (never complete) are deleted. If no ``dest`` is visible, the
+    newest ``.old-*`` folder (the previous complete folder, moved aside just before the kill) is
+    renamed back to ``dest``; any other ``.old-*`` is settled into ``dest`` with ``settle(old,
+    dest)`` (deleted by default). Only leftovers of writers no longer running, last changed before
+    ``before``, are touched (see :func:`leftovers`).
+
+    Returns
+    -------
+    list of str
+        One line per leftover handled, for the caller to show.
+    """
+    dest = Path(dest)
+    done = []
+    for tag, path in leftovers(dest, before=before):
+        if tag == "tmp":
+            _remove(path, dest)
+            done.append(f"removed {path.name}, left by an interrupted write")
+        elif not os.path.lexists(dest):
+            os.replace(path, dest)
+            done.append(f"restored {dest.name} from {path.name}, left by an interrupted write")
+        else:
+            (settle or _remove)(path, dest)
+            done.append(f"cleared {path.name}, left by an interrupted write")
+    return done
+
+
+def replace_dir(new: Path, dest: Path, *, settle=None) -> None:
     """Put the folder ``new`` in place of ``dest`` (which may not exist).
 
-    An existing ``dest`` is first renamed to a hidden sibling, ``new`` is renamed in, and the old
-    folder is deleted; if the second rename fails the old folder is put back. Both folders must be
-    on the same file system (siblings are).
+    An existing ``dest`` is first renamed to a hidden sibling ``.<name>.old-<pid>-<hex>``, ``new``
+    is renamed in, and the old folder is then settled with ``settle(old, dest)`` (deleted by
+    default; :mod:`benefitshare.io.run_folder` moves the files it did not write into ``dest``).
+    If the second rename fails the old folder is put back. If the process is killed between the
+    two renames, the old folder is complete under its hidden name, and :func:`recover_dir` (which
+    the next write calls) renames it back. Both folders must be on the same file system (siblings
+    are).
     """
     new, dest = Path(new), Path(dest)
     old = None
+    _fault_point("written")
     if os.path.lexists(dest):
         old = _sibling_name(dest, "old")
         os.replace(dest, old)
     try:
+        _fault_point("old-moved")
         os.replace(new, dest)
     except BaseException:
-        if old is not None:
+        if old is not None and not os.path.lexists(dest):
             os.replace(old, dest)
         raise
+    _fault_point("new-in")
     if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink()
+        (settle or _remove)(old, dest)
+    _fault_point("settled")
 
 
 @contextlib.contextmanager
-def atomic_dir(dest: Path) -> Iterator[Path]:
+def atomic_dir(dest: Path, *, settle=None) -> Iterator[Path]:
     """Yield an empty hidden folder beside ``dest``; swap it into place as ``dest`` on success.
 
-    The folder is ``<parent>/.<name>.tmp-XXXXXXXX``. If the body raises (or is interrupted), the
-    folder is deleted and ``dest`` is left as it was, so a half-written run never appears under
-    its real name.
+    The folder is ``<parent>/.<name>.tmp-<pid>-<hex>``. If the body raises (or is interrupted),
+    the folder is deleted and ``dest`` is left as it was, so a half-written run never appears
+    under its real name. A folder already at ``dest`` is handed to ``settle`` (see
+    :func:`replace_dir`).
 
     Examples
     --------
@@ -254,7 +363,7 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
             continue
     try:
         yield tmp
-        replace_dir(tmp, dest)
+        replace_dir(tmp, dest, settle=settle)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

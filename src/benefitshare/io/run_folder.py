@@ -8,13 +8,21 @@ as PNG bytes drawn by the caller (the command line draws them with :mod:`benefit
 A folder is written whole or not at all (:func:`benefitshare.io.files.atomic_dir`): the tables,
 the charts, then ``manifest.json``, which records what made the folder (version, command, inputs
 and their SHA-256, environment) and the SHA-256 of every other file in it.
+
+An existing folder is replaced only when the package wrote everything in it: its
+``manifest.json`` lists every other file with the SHA-256 the file still has
+(:func:`check_output_dir`). Anything else -- a user's notes, an edited table, a folder that is
+not a run folder -- is refused, or with ``force=True`` moved into the new folder; it is never
+deleted.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
+import shutil
 import time
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -29,6 +37,7 @@ from benefitshare.io.files import (
     atomic_write_json,
     file_sha256,
     git_commit,
+    recover_dir,
 )
 
 __all__ = [
@@ -36,6 +45,8 @@ __all__ = [
     "RunFolderError",
     "package_version",
     "safe_output_dir",
+    "foreign_entries",
+    "check_output_dir",
     "write_output_folder",
     "base_manifest",
     "run_manifest",
@@ -108,12 +119,137 @@ def safe_output_dir(root: Path, name: str) -> Path:
     return target
 
 
+_MANIFEST = "manifest.json"
+_SHOW_AT_MOST = 8
+
+
+def _package_files(folder: Path) -> set[str]:
+    """Names in ``folder`` the package wrote: ``manifest.json`` and the unchanged files it lists."""
+    try:
+        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return set()
+    listed = manifest.get("outputs_sha256") if isinstance(manifest, dict) else None
+    if not isinstance(listed, dict):
+        return set()
+    owned = {_MANIFEST}
+    for name, sha in listed.items():
+        path = folder / str(name)
+        if (
+            Path(str(name)).name == name
+            and path.is_file()
+            and not path.is_symlink()
+            and file_sha256(path) == sha
+        ):
+            owned.add(name)
+    return owned
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """What in an output folder the package did not write, by name (sorted).
+
+    Everything but ``manifest.json`` and the files it lists under ``outputs_sha256`` with the
+    SHA-256 they still have: a file a user added or edited, a subfolder, or everything in a folder
+    without such a manifest.
+    """
+    folder = Path(folder)
+    owned = _package_files(folder)
+    return sorted(p.name for p in folder.iterdir() if p.name not in owned)
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``name`` in ``folder``, or ``<stem>.previous[-n]<suffix>`` if that is taken."""
+    target = folder / name
+    stem, suffix = (Path(name).stem, Path(name).suffix) if not name.startswith(".") else (name, "")
+    n = 1
+    while os.path.lexists(target):
+        target = folder / f"{stem}.previous{'' if n == 1 else f'-{n}'}{suffix}"
+        n += 1
+    return target
+
+
+def _keep_foreign(old: Path, dest: Path) -> None:
+    """Settle a replaced folder: move what the package did not write into ``dest``, delete the rest.
+
+    A name the new folder already uses gets ``.previous`` before its suffix
+    (``summary.previous.csv``). A plain file or link that stood at the path is moved in likewise.
+    """
+    if old.is_symlink() or not old.is_dir():
+        os.replace(old, _free_name(dest, dest.name))
+        return
+    for name in foreign_entries(old):
+        os.replace(old / name, _free_name(dest, name))
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_output_dir(dest: Path, *, force: bool = False) -> list[str]:
+    """Check that an output folder may be (re)written; return what in it will be kept.
+
+    First finishes what a killed earlier write left beside ``dest`` (see
+    :func:`benefitshare.io.files.recover_dir`): temporary folders are removed and a previous run
+    moved aside just before a kill is put back.
+
+    Parameters
+    ----------
+    dest : path
+        The folder (from :func:`safe_output_dir`).
+    force : bool
+        Replace a folder that holds files the package did not write; they are moved into the new
+        folder (see :func:`foreign_entries`), never deleted.
+
+    Returns
+    -------
+    list of str
+        Names the package did not write, which the new folder will keep (empty unless
+        ``force``).
+
+    Raises
+    ------
+    ScenarioError
+        ``dest`` is a file or a link (never replaced, even with ``force``), or, without
+        ``force``, a folder holding anything the package did not write.
+    """
+    dest = Path(dest)
+    recover_dir(dest, settle=_keep_foreign)
+    if os.path.islink(dest) or (os.path.lexists(dest) and not dest.is_dir()):
+        raise ScenarioError(
+            Problem(
+                "<output>",
+                str(dest),
+                "is a file (or a link), not an output folder; it is never replaced: "
+                "choose another --name or --out",
+            )
+        )
+    if not dest.is_dir():
+        return []
+    foreign = foreign_entries(dest)
+    if foreign and not force:
+        shown = ", ".join(foreign[:_SHOW_AT_MOST]) + (
+            f" and {len(foreign) - _SHOW_AT_MOST} more" if len(foreign) > _SHOW_AT_MOST else ""
+        )
+        what = (
+            "holds files this package did not write (or that changed since)"
+            if (dest / _MANIFEST).is_file()
+            else "is a folder this package did not write (it has no manifest.json of a run)"
+        )
+        raise ScenarioError(
+            Problem(
+                "<output>",
+                str(dest),
+                f"{what}: {shown}; nothing was changed. Choose another --name, or replace it "
+                "with --force, which moves those files into the new folder (never deletes them)",
+            )
+        )
+    return foreign
+
+
 def write_output_folder(
     dest: Path,
     *,
     tables: Mapping[str, Any],
     charts: Mapping[str, bytes],
     manifest: dict[str, Any],
+    force: bool = False,
 ) -> None:
     """Write an output folder whole or not at all: CSV tables, PNG charts, then the manifest.
 
@@ -128,8 +264,12 @@ def write_output_folder(
     manifest : dict
         Written last as ``manifest.json``, with ``outputs_sha256`` of every other file added
         (the dict is updated in place).
+    force : bool
+        Replace a folder holding files the package did not write, keeping them (see
+        :func:`check_output_dir`, which raises ``ScenarioError`` otherwise).
     """
-    with atomic_dir(dest) as tmp:
+    check_output_dir(dest, force=force)
+    with atomic_dir(dest, settle=_keep_foreign) as tmp:
         for name, frame in tables.items():
             atomic_write_csv(tmp / name, frame)
         for name, png in charts.items():
@@ -240,6 +380,7 @@ def write_run(
     manifest: Mapping[str, Any],
     charts: Mapping[str, bytes] | None = None,
     chart_settings: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> Path:
     """Write a run folder atomically: the tables, the charts, then ``manifest.json``.
 
@@ -249,7 +390,9 @@ def write_run(
         Each table of :data:`RUN_TABLES` is the result's method of that name, called with no
         arguments.
     dest : path
-        The run folder (from :func:`safe_output_dir`); replaced whole if it exists.
+        The run folder (from :func:`safe_output_dir`); an existing one is replaced whole once
+        every new file is written, if the package wrote everything in it (see
+        :func:`check_output_dir`).
     manifest : mapping
         From :func:`run_manifest`; a copy is written, with ``charts`` (``chart_settings``), the
         SHA-256 of every output file and the writing time [s] added.
@@ -259,6 +402,9 @@ def write_run(
     chart_settings : mapping, optional
         How the charts were drawn (such as ``{"flow_rule": "fixed_50_50"}``), recorded as the
         manifest's ``charts``; empty by default.
+    force : bool
+        Replace a folder holding files the package did not write: they are moved into the new
+        run folder (a name the run writes itself gets ``.previous`` before its suffix).
 
     Returns
     -------
@@ -270,6 +416,9 @@ def write_run(
     ValueError
         If a chart name is not a plain file name, is hidden, or is ``manifest.json``; nothing is
         written then.
+    ScenarioError
+        ``dest`` is a file, or (without ``force``) a folder holding files the package did not
+        write; nothing is written then.
     """
     dest = Path(dest)
     charts = dict(charts or {})
@@ -279,7 +428,8 @@ def write_run(
                 f"chart file name {name!r} must be a plain file name other than manifest.json"
             )
     t0 = time.perf_counter()
-    with atomic_dir(dest) as tmp:
+    check_output_dir(dest, force=force)
+    with atomic_dir(dest, settle=_keep_foreign) as tmp:
         for name, method in RUN_TABLES.items():
             atomic_write_csv(tmp / name, getattr(result, method)())
         for name, data in charts.items():
