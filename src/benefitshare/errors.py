@@ -528,7 +528,8 @@ def toml_problem(file: str, text: str, exc: Exception) -> Problem:
     if rest.startswith("%") and number:
         pct = float(number.group(1))
         fix = percent_hint(pct, 0.0, 1.0) or f"write {pct / 100:.10g} for {pct:.10g}%"
-        return Problem(file, where, f"a share or rate is a fraction, not a percentage: {fix}", line)
+        msg = f"is not valid TOML: a share or rate is a fraction, not a percentage: {fix}"
+        return Problem(file, where, msg, line)
     word = re.match(r"[^,}\]#]*", rest).group(0).strip()
     if (
         before.rstrip().endswith("=")
@@ -539,15 +540,16 @@ def toml_problem(file: str, text: str, exc: Exception) -> Problem:
         return Problem(
             file,
             where,
-            f'a text value must be in quotes: write {key} = "{word}"',
+            f'is not valid TOML: a text value must be in quotes: write {key} = "{word}"',
             line,
         )
     if _has_cjk(line.split("=")[0]):
         return Problem(
             file,
             where,
-            f"a key may not contain Chinese characters without quotes: {ID_KINDS['id'][1]}; "
+            "is not valid TOML: a key may not contain Chinese characters without quotes: "
+            f"{ID_KINDS['id'][1]}; "
             "use a pinyin or English id (a Chinese name can go in the name field)",
             line,
         )
-    return Problem(file, where, f"is not valid TOML ({_TOML_AT.sub('', msg).strip()})", line)
+    return Problem(file, where, f"is not valid TOML ({msg})", line)
