@@ -484,3 +484,40 @@ def test_a_table_set_partly_by_an_override_names_both_in_its_error():
 def test_a_table_merged_from_two_files_names_both_in_its_error(tmp_path):
     msg = error_of(child(tmp_path, "[model]\nend_year = 2020\n"))
     assert re.search(r"\S*tiny\.toml and child\.toml: model: end_year 2020 is before", msg), msg
+
+
+# ------------------------------------------------------------------------------------ the docs
+
+ROOT = SCENARIOS.parent
+
+
+def test_the_cookbooks_scenario_files_load_and_mean_what_it_says(tmp_path, reference):
+    text = (ROOT / "docs" / "cookbook.md").read_text("utf-8")
+    (tmp_path / "scenarios").symlink_to(SCENARIOS)
+    planning = tmp_path / "planning"
+    planning.mkdir()
+    files = re.findall(r"`(planning/\w+\.toml)`:\n\n```toml\n(.*?)```", text, re.S)
+    assert {name for name, _ in files} == {"planning/port_road.toml", "planning/jiazi_park.toml"}
+    for name, body in files:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    rows = re.search(r"<<'EOF'\n(.*?)EOF", text, re.S).group(1)
+    csv = (SCENARIOS / "reference_projects.csv").read_text("utf-8") + rows
+    (planning / "jiazi_projects.csv").write_text(csv, encoding="utf-8")
+
+    road = bs.load_scenario(planning / "port_road.toml")
+    assert cost_names(road) == [*cost_names(reference), "Port road, built by Shenzhen"]
+    jiazi = bs.load_scenario(planning / "jiazi_park.toml")
+    assert list(jiazi.spec.parks) == [*reference.spec.parks, "jiazi_park"]
+    assert len(jiazi.projects) == len(reference.projects) + 2
+
+
+def test_the_readme_example_of_inheritance_loads_as_described(tmp_path, reference):
+    text = (SCENARIOS / "README.md").read_text("utf-8")
+    body = re.search(r"```toml\n(# scenarios/port_road\.toml.*?)```", text, re.S).group(1)
+    path = child(tmp_path, body.replace('base = "reference.toml"', ""), REFERENCE)
+    scenario = bs.load_scenario(path)
+    names = [r for r in reference.rule_names if r != "tiered_40_20"]
+    assert scenario.rule_names == names
+    assert scenario.spec.rules[1].label == "60:40 of retained tax"
+    assert cost_names(scenario) == [*cost_names(reference), "Port road, built by Shenzhen"]
+    assert scenario.spec.model.discount_rate == 0.05
