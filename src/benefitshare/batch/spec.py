@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from benefitshare.analysis.sweep_effects import RESERVED_COLUMNS, SUMMARY_METRICS
 from benefitshare.errors import Problem, ScenarioError, unknown_name, validation_problems
 from benefitshare.io import files as _io
+from benefitshare.rules.spec import Identifier
 
 __all__ = [
     "SweepSpec",
@@ -63,7 +64,7 @@ DETAIL_TABLES = {
     "flows": "flows",
 }
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Name = Identifier
 Scalar = bool | int | float | str
 
 
