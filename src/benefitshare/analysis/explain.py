@@ -31,15 +31,10 @@ from benefitshare.errors import Problem, ScenarioError, unknown_name
 from benefitshare.glossary import LOCAL_TIERS, TAXES
 from benefitshare.model.draws import (
     SAMPLERS,
-    DrawSource,
-    apply_draws,
-    correlation_columns,
-    split_columns,
-    uncertain_factors,
 )
 from benefitshare.model.engine import fiscal_numpy
-from benefitshare.model.inputs import central_inputs, model_setup
-from benefitshare.model.run import evaluate, normalise_seed
+from benefitshare.model.inputs import model_setup
+from benefitshare.model.run import evaluate, input_chunks, normalise_seed
 from benefitshare.rules import clause_masks
 from benefitshare.rules.spec import RuleSpec
 
@@ -146,9 +141,8 @@ def _seed_sequence(seed) -> np.random.SeedSequence:
 
 def _input_chunks(scenario, draws: int, seed, sampler):
     """The model inputs of a run, chunk by chunk, with the draws ``run`` would make."""
-    base = central_inputs(scenario)
     if draws == 1:
-        yield base
+        yield from input_chunks(scenario, draws=1, seed=None, sampler="mc", chunk_draws=1)
         return
     if seed is None:
         raise _problem(
@@ -157,20 +151,12 @@ def _input_chunks(scenario, draws: int, seed, sampler):
             "(Result.seed or the manifest's seed)",
             seed,
         )
-    unc = scenario.spec.uncertainty
-    sampler = sampler or unc.sampler
+    sampler = sampler or scenario.spec.uncertainty.sampler
     if sampler not in SAMPLERS:
         raise _problem("sampler", f"must be one of {', '.join(SAMPLERS)}", sampler)
-    factors = uncertain_factors(scenario)
-    n_dims = sum(f.n_dims for f in factors)
-    source = DrawSource(
-        n_dims, draws, _seed_sequence(seed), sampler, correlation_columns(factors, unc.correlation)
+    yield from input_chunks(
+        scenario, draws=draws, seed=_seed_sequence(seed), sampler=sampler, chunk_draws=_CHUNK_DRAWS
     )
-    done = 0
-    while done < draws:
-        n = min(_CHUNK_DRAWS, draws - done)
-        yield apply_draws(base, factors, split_columns(factors, source.next(n)), scenario)
-        done += n
 
 
 @dataclasses.dataclass

@@ -51,6 +51,7 @@ __all__ = [
     "select_rules",
     "normalise_seed",
     "kernels_available",
+    "input_chunks",
     "coalition_game",
     "game_from_result",
 ]
@@ -277,6 +278,40 @@ def normalise_seed(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def input_chunks(scenario, *, draws: int, seed, sampler: str, chunk_draws: int):
+    """The model inputs of a run, chunk by chunk: what :func:`run` evaluates.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    draws : int
+        1 yields the central values once; more samples the scenario's uncertain inputs.
+    seed : numpy.random.SeedSequence
+        As from :func:`normalise_seed` (or rebuilt from a result's recorded seed).
+    sampler : {"mc", "lhs", "sobol"}
+    chunk_draws : int
+        Draws per chunk; the same seed gives the same draws whatever the chunk size.
+
+    Yields
+    ------
+    dict of str to ndarray
+        Model inputs with a leading draws axis of at most ``chunk_draws``.
+    """
+    base = central_inputs(scenario)
+    if draws == 1:
+        yield base
+        return
+    factors = uncertain_factors(scenario)
+    n_dims = sum(f.n_dims for f in factors)
+    correlation = correlation_columns(factors, scenario.spec.uncertainty.correlation)
+    source = DrawSource(n_dims, draws, seed, sampler, correlation)
+    done = 0
+    while done < draws:
+        n = min(chunk_draws, draws - done)
+        yield apply_draws(base, factors, split_columns(factors, source.next(n)), scenario)
+        done += n
+
+
 def run(
     scenario,
     *,
@@ -351,8 +386,6 @@ def run(
         )
 
     factors = uncertain_factors(scenario)
-    n_dims = sum(f.n_dims for f in factors)
-    source = DrawSource(n_dims, draws, ss, sampler, correlation_columns(factors, unc.correlation))
     chunk = int(chunk_draws or unc.chunk_draws)
     acc = Accumulator(
         setup, names, keep_draws=unc.keep_draws, keep_paths=unc.keep_paths, n_draws=draws
@@ -368,20 +401,19 @@ def run(
         leave=False,
     )
     sample_s = eval_s = 0.0
+    chunks = input_chunks(scenario, draws=draws, seed=ss, sampler=sampler, chunk_draws=chunk)
     try:
-        done = 0
-        while done < draws:
-            n = min(chunk, draws - done)
+        while True:
             t1 = time.perf_counter()
-            u = source.next(n)
-            inputs = apply_draws(base, factors, split_columns(factors, u), scenario)
+            inputs = next(chunks, None)
+            if inputs is None:
+                break
             t2 = time.perf_counter()
             acc.add(evaluate(setup, inputs, specs, engine=engine))
             t3 = time.perf_counter()
             sample_s += t2 - t1
             eval_s += t3 - t2
-            done += n
-            bar.update(n)
+            bar.update(max(np.shape(v)[0] for v in inputs.values()))
     finally:
         bar.close()
     seed_record = {"entropy": ss.entropy, "spawn_key": list(ss.spawn_key)}
