@@ -521,3 +521,25 @@ def test_the_readme_example_of_inheritance_loads_as_described(tmp_path, referenc
     assert scenario.spec.rules[1].label == "60:40 of retained tax"
     assert cost_names(scenario) == [*cost_names(reference), "Port road, built by Shenzhen"]
     assert scenario.spec.model.discount_rate == 0.05
+
+
+def test_removing_an_uncertain_input_by_name(tmp_path, reference):
+    path = child(tmp_path, 'remove = ["uncertainty.inputs.profit_margin"]\n', REFERENCE)
+    names = [i.name for i in bs.load_scenario(path).spec.uncertainty.inputs]
+    assert names == [i.name for i in reference.spec.uncertainty.inputs if i.name != "profit_margin"]
+
+
+def test_replacing_a_name_the_base_holds_twice_is_refused_naming_the_base(tmp_path):
+    cost = '[[costs]]\nname = "Park roads"\nkind = "other"\nparty = "shanwei"\npayments_yuan = {}\n'
+    (tmp_path / "tiny_projects.csv").write_text(
+        (DATA / "tiny_projects.csv").read_text("utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "twice.toml").write_text(TINY.read_text("utf-8") + cost, encoding="utf-8")
+    assert len(bs.load_scenario(tmp_path / "twice.toml").spec.costs) == 2  # allowed on its own
+    path = tmp_path / "child.toml"
+    path.write_text('base = "twice.toml"\n' + cost, encoding="utf-8")
+    assert re.search(
+        r"child\.toml: costs\[0\]\.name = 'Park roads': the inherited \[\[costs\]\] has 2 entries "
+        r"of this name \(set in \S*twice\.toml\): give them distinct names there",
+        error_of(path),
+    )

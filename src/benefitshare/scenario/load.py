@@ -285,17 +285,16 @@ def _remove(base: dict, base_set: SetBy, remove: object, file: str, origins: Ori
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
             node_set = node_set.parts.get(key) if node is not None else None
-        names = (
-            [e.get("name") for e in node if isinstance(e, dict)] if isinstance(node, list) else []
-        )
+        entries = node if isinstance(node, list) else []
+        names = [e.get("name") if isinstance(e, dict) else None for e in entries]
         if name not in names:
-            where = location_text(path)
+            where, valid = location_text(path), [str(n) for n in names if n is not None]
             problems.append(
                 Problem(
                     file,
                     f"remove[{i}]",
-                    unknown_name(f"[[{where}]] entry to remove", name, names)
-                    + f" (the inherited [[{where}]] names: {', '.join(map(str, names)) or 'none'})",
+                    unknown_name(f"[[{where}]] entry to remove", name, valid)
+                    + f" (the inherited [[{where}]] names: {', '.join(valid) or 'none'})",
                     item,
                 )
             )
