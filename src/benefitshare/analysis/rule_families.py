@@ -1,6 +1,6 @@
 """Families of split rules the solver tunes: their parameters and the rule each value gives.
 
-Part of the analysis layer (``docs/model.md``, section 3.7 for the rules): a *family* is a rule
+Part of the analysis layer (``docs/model.md``, section 3.8 for the rules): a *family* is a rule
 written with a few free parameters (a fixed ratio, a taper's end points, a cap, a term);
 :func:`family_rule` writes the rule of one choice of them as it would appear in a scenario file.
 :func:`~benefitshare.analysis.solver.solve_rule` searches these parameters.

@@ -1,6 +1,6 @@
 """Rule solver: the parameters of a rule family that meet a target, found with scipy.optimize.
 
-Part of the analysis layer, above the model (``docs/model.md``, section 3.7 for the rules).
+Part of the analysis layer, above the model (``docs/model.md``, section 3.8 for the rules).
 
 ``solve_rule(scenario, family, target)`` searches the parameters of one family of split rules
 (a fixed ratio, a taper's end points, a cap, a term: :mod:`benefitshare.analysis.rule_families`)

@@ -150,7 +150,7 @@ def shapley_split(pool_yuan, ctx, *, basis="expected"):
     References
     ----------
     Shapley (1953); applied to enclave parks by 李学文, 石战强, 郜钏贝 (2023), 中国土地科学
-    37(11) (fact sheet §7). A modelling device: no co-built park is known to use it.
+    37(11). A modelling device: no co-built park is known to use it.
     """
     _need(ctx, "shapley_split")
     game = ctx.coalition_game()

@@ -201,7 +201,7 @@ def shapley_values(values, players: Sequence[str] | None = None) -> np.ndarray:
 
     References
     ----------
-    Shapley (1953); the formula as in the fact sheet, §7.
+    Shapley (1953).
 
     Examples
     --------
@@ -263,7 +263,8 @@ def nash_split(standalone, total, weights: Sequence[float] | None = None) -> np.
 
     References
     ----------
-    Nash (1950); weighted form as in the fact sheet, §7.
+    Nash (1950); the weighted (asymmetric) form: Kalai, E. (1977), Nonsymmetric Nash solutions
+    and replications of 2-person bargaining, *International Journal of Game Theory* 6(3), 129-133.
 
     Examples
     --------

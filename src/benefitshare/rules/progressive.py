@@ -80,7 +80,7 @@ def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yu
     References
     ----------
     Base-number sharing (基数分成) in Chinese intergovernmental arrangements: the base stays with
-    the existing recipient, the increment is shared (product catalogue).
+    the existing recipient, the increment is shared.
     """
     hosts = host_totals(pool_yuan, ctx)
     total = hosts.sum(axis=0)  # (D, Y)
@@ -161,7 +161,7 @@ def tiered(pool_yuan, ctx, *, brackets):
 
     References
     ----------
-    Progressive (tiered) splits in revenue-sharing agreements (product catalogue); a modelling
+    Progressive (tiered) splits in revenue-sharing agreements; a modelling
     device, no Guangdong precedent found.
     """
     hosts = host_totals(pool_yuan, ctx)

@@ -129,7 +129,7 @@ def phased_schedule(pool_yuan, ctx, *, schedule):
 
     References
     ----------
-    Stepped sharing schedules in enclave agreements (product catalogue); a modelling device for
+    Stepped sharing schedules in enclave agreements; a modelling device for
     tapering the partner's share as the host's capacity grows.
     """
     per_party = np.stack(

@@ -204,7 +204,7 @@ def trigger_switch(
 
     References
     ----------
-    Review and renegotiation clauses of cooperation agreements (product catalogue, §4); a
+    Review and renegotiation clauses of cooperation agreements (``docs/model.md`` §4); a
     modelling device, no Guangdong clause with a numeric trigger was found.
     """
     from benefitshare.rules.mechanism import call_rule
