@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -101,9 +102,16 @@ def test_a_resume_keeps_only_whole_matching_variant_files(tmp_path, planned):
     done = store.prepare(out, manifest, tasks, resume=True)
     assert sorted(done) == [0, 1]
     assert sorted(p.name for p in (out / "variants").iterdir()) == [
+        "corrupt",
         "v000000.parquet",
         "v000001.parquet",
     ]
+    # the damaged file is moved aside with its detail table, not deleted
+    assert sorted(p.name for p in (out / "variants" / "corrupt").iterdir()) == [
+        "annual-v000003.parquet",
+        "v000003.parquet",
+    ]
+    assert (out / "variants" / "corrupt" / "v000003.parquet").read_bytes() == b"not parquet"
     assert sorted(p.name for p in (out / "detail" / "annual").iterdir()) == [
         "v000000.parquet",
         "v000001.parquet",
@@ -160,3 +168,148 @@ def test_manifest_records_the_sweep_and_each_variant(tmp_path):
         assert rec["seconds"] > 0 and rec["worker"] and rec["started"] and rec["error"] is None
     # every finished variant in one Parquet file too
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "results.parquet"), res.frame)
+
+
+# ------------------------------------------------------------------------------------ verified files
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory):
+    """A finished 6-variant sweep: (sweep file, its results folder, its results)."""
+    folder = tmp_path_factory.mktemp("verified")
+    path = write_sweep_file(folder, write_scenario(folder), draws=3)
+    res = bs.sweep(path, out=folder / "whole", progress=False)
+    assert res.ok
+    return path, folder / "whole", res.frame
+
+
+def _damage(file, how: str) -> None:
+    import pyarrow.parquet as pq
+
+    data = file.read_bytes()
+    if how == "tampered":  # a value changed, the file rewritten whole with its fingerprint kept
+        table = pq.read_table(file)
+        frame = table.to_pandas()
+        frame["npv_yuan"] = frame["npv_yuan"] + 1.0
+        fixed = pa_table(frame, table.schema.metadata)
+        pq.write_table(fixed, file)
+        assert (
+            pq.read_schema(file).metadata[b"benefitshare.fingerprint"]
+            == (table.schema.metadata[b"benefitshare.fingerprint"])
+        )
+    elif how == "truncated":
+        file.write_bytes(data[: len(data) // 2])
+    else:  # one byte flipped in the middle of the file
+        i = len(data) // 2
+        file.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+    assert file.read_bytes() != data
+
+
+def pa_table(frame, metadata):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.replace_schema_metadata(metadata)
+
+
+@pytest.mark.parametrize("how", ["tampered", "truncated", "flipped"])
+def test_a_damaged_variant_file_is_moved_aside_and_run_again(finished_sweep, tmp_path, capsys, how):
+    path, whole, uninterrupted = finished_sweep
+    out = tmp_path / "out"
+    shutil.copytree(whole, out)
+    recorded = json.loads((out / "sweep.json").read_text())["variants"][2]["sha256"]
+    assert recorded == hashlib.sha256(store.variant_file(out, 2).read_bytes()).hexdigest()
+    _damage(store.variant_file(out, 2), how)
+    damaged = store.variant_file(out, 2).read_bytes()
+    capsys.readouterr()
+    res = bs.sweep(path, out=out, progress=False)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "v000002.parquet" in line]
+    assert (
+        len(lines) == 1 and "variants/corrupt/" in lines[0] and "variant 2 runs again" in lines[0]
+    )
+    assert (out / "variants" / "corrupt" / "v000002.parquet").read_bytes() == damaged
+    assert (res.n_skipped, res.n_done) == (5, 6)
+    pd.testing.assert_frame_equal(res.frame, uninterrupted, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), uninterrupted)
+    # and the next resume finds nothing wrong: no resume is stuck on a file
+    res = bs.sweep(path, out=out, progress=False)
+    assert res.n_skipped == 6 and "corrupt" not in capsys.readouterr().err
+
+
+def test_load_sweep_checks_the_files_before_merging_them(finished_sweep, tmp_path, capsys):
+    _, whole, uninterrupted = finished_sweep
+    out = tmp_path / "out"
+    shutil.copytree(whole, out)
+    _damage(store.variant_file(out, 4), "tampered")
+    frame = bs.load_sweep(out)
+    assert "variants/v000004.parquet does not match the SHA-256" in capsys.readouterr().err
+    assert sorted(frame["variant"].unique()) == [0, 1, 2, 3, 5]
+    pd.testing.assert_frame_equal(
+        frame, uninterrupted[uninterrupted["variant"] != 4].reset_index(drop=True)
+    )
+    assert store.status_frame(out).set_index("variant")["status"][4] == "pending"
+    assert (out / "variants" / "corrupt" / "v000004.parquet").is_file()
+
+
+def test_a_file_written_after_the_last_manifest_is_read_whole(tmp_path, planned, capsys):
+    """Killed between a variant's file and the manifest: no hash is recorded, so the file is
+    read whole; a readable one is kept (and recorded), a damaged one moved aside."""
+    _, tasks, manifest = planned
+    out = tmp_path / "out"
+    store.prepare(out, manifest, tasks, resume=True)
+    store.write_manifest(out, manifest)
+    for task in tasks[:3]:
+        store.write_variant(out, task, _tables(task.index))
+    data = store.variant_file(out, 1).read_bytes()
+    store.variant_file(out, 1).write_bytes(data[: len(data) - 9])
+    done = store.prepare(out, manifest, tasks, resume=True)
+    assert sorted(done) == [0, 2]
+    assert done[0]["sha256"] == hashlib.sha256(store.variant_file(out, 0).read_bytes()).hexdigest()
+    assert set(done[2]["detail_sha256"]) == {"annual"}
+    assert "variants/v000001.parquet cannot be read" in capsys.readouterr().err
+
+
+def test_the_manifest_records_each_written_file(tmp_path, planned):
+    _, tasks, manifest = planned
+    out = tmp_path / "out"
+    store.prepare(out, manifest, tasks, resume=True)
+    sha = store.write_variant(out, tasks[0], _tables(0))
+    manifest["variants"][0]["status"] = "done"
+    store.write_manifest(out, manifest)
+    rec = json.loads((out / "sweep.json").read_text())["variants"][0]
+    assert (
+        rec["sha256"] == sha == hashlib.sha256(store.variant_file(out, 0).read_bytes()).hexdigest()
+    )
+    detail = store.variant_file(out, 0, "annual").read_bytes()
+    assert rec["detail_sha256"] == {"annual": hashlib.sha256(detail).hexdigest()}
+
+
+# ------------------------------------------------------------------------------------ not ours
+def test_a_variants_folder_without_a_manifest_is_refused_and_kept(tmp_path, planned):
+    _, tasks, manifest = planned
+    out = tmp_path / "out"
+    (out / "variants").mkdir(parents=True)
+    (out / "variants" / "v000000.parquet").write_bytes(b"someone's file")
+    with pytest.raises(SweepResumeError, match="is not empty and has no sweep.json"):
+        store.prepare(out, manifest, tasks, resume=False)
+    assert (out / "variants" / "v000000.parquet").read_bytes() == b"someone's file"
+    (out / "variants" / "v000000.parquet").unlink()
+    (out / "sweep.json").write_text('{"format": "something else"}')
+    with pytest.raises(SweepResumeError, match="not written by this package"):
+        store.prepare(out, manifest, tasks, resume=False)
+    assert (out / "variants").is_dir()
+
+
+def test_starting_again_deletes_only_what_the_sweep_wrote(tmp_path, planned):
+    _, tasks, manifest = planned
+    out = tmp_path / "out"
+    store.prepare(out, manifest, tasks, resume=True)
+    store.write_manifest(out, manifest)
+    store.write_variant(out, tasks[0], _tables(0))
+    (out / "variants" / "notes.txt").write_text("mine")
+    (out / "detail" / "annual" / "mine.csv").write_text("mine")
+    assert store.prepare(out, manifest, tasks, resume=False) == {}
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "detail/annual/mine.csv",
+        "sweep.json",
+        "variants/notes.txt",
+    ]

@@ -13,6 +13,17 @@ exists, whatever moment the process was killed at. Each variant file carries the
 its inputs (scenario files, overrides, seed, draws) in its Parquet metadata; a resumed sweep keeps
 only files whose fingerprint matches, so it never mixes results of different inputs.
 
+Each variant file's SHA-256 is recorded in ``sweep.json`` (``sha256`` and ``detail_sha256`` of
+its record) the first time the manifest is written after the file. A resume, and
+:func:`load_sweep` before it merges the files, check every file against it; a file written but
+not yet recorded (the process was killed before the manifest was saved) is read whole instead. A
+file that fails the check or cannot be read is named in one line on stderr and moved to
+``variants/corrupt/``, and its variant runs again, so no damaged file can stop a resume.
+
+The package deletes only what it wrote: a folder without ``sweep.json`` that is not empty is
+refused, and clearing a results folder removes only the variant files, temporary files and
+``results.parquet`` of a ``sweep.json`` of this package.
+
 :func:`load_sweep` reads the variant files into one tidy DataFrame.
 
 Part of the batch layer: :func:`benefitshare.batch.run.sweep` writes the store through the
@@ -23,11 +34,13 @@ of :mod:`benefitshare.io.files`; the store draws no charts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
 import io as _bytes_io
 import json
+import os
 import re
-import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,6 +74,7 @@ FORMAT = "benefitshare-sweep/1"
 VARIANTS = "variants"
 DETAIL = "detail"
 RESULTS = "results.parquet"
+CORRUPT = "corrupt"
 _FINGERPRINT_KEY = b"benefitshare.fingerprint"
 _VARIANT_FILE = re.compile(r"^v(\d{6,})\.parquet$")
 
@@ -130,6 +144,8 @@ def new_manifest(
                 "seed_child": t.spawn_key[-1],
                 "fingerprint": t.fingerprint,
                 "status": "pending",
+                "sha256": None,
+                "detail_sha256": None,
                 "started": None,
                 "seconds": None,
                 "worker": None,
@@ -142,7 +158,19 @@ def new_manifest(
 
 
 def write_manifest(out: Path, manifest: dict) -> None:
-    """Write the manifest atomically (it is rewritten as variants finish)."""
+    """Write the manifest atomically (it is rewritten as variants finish).
+
+    A finished variant whose files are not yet recorded gets their SHA-256 (``sha256`` of its
+    rows, ``detail_sha256`` by detail table), which a resume and :func:`load_sweep` check.
+    """
+    out = Path(out)
+    for rec in manifest.get("variants", []):
+        if rec.get("status") == "done" and rec.get("sha256") is None:
+            paths = _variant_paths(out, rec["variant"])
+            if paths["summary"].is_file():
+                hashes = {t: _io.file_sha256(p) for t, p in paths.items()}
+                rec["sha256"] = hashes.pop("summary")
+                rec["detail_sha256"] = hashes
     manifest["updated"] = now_iso()
     _io.atomic_write_text(
         Path(out) / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n"
@@ -188,22 +216,23 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
     """
     out = Path(out)
     mf = out / MANIFEST
-    if out.exists() and not out.is_dir():
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise SweepResumeError(Problem("<output>", str(out), "is a file, not a folder"))
     if not mf.exists():
-        if out.exists() and any(p for p in out.iterdir() if p.name not in (VARIANTS, DETAIL)):
+        if out.exists() and any(out.iterdir()):
+            shown = ", ".join(sorted(p.name for p in out.iterdir())[:8])
             raise SweepResumeError(
                 Problem(
                     "<output>",
                     str(out),
-                    f"is not empty and has no {MANIFEST}: it is not a "
-                    "sweep results folder; choose another output folder",
+                    f"is not empty and has no {MANIFEST}: it is not a sweep results folder of "
+                    f"this package (it holds {shown}); nothing in it was changed: choose another "
+                    "output folder",
                 )
             )
         out.mkdir(parents=True, exist_ok=True)
-        _clear(out)
         return {}
-    old = read_manifest(out)
+    old = _own_manifest(out)
     if resume is False:
         _clear(out)
         return {}
@@ -225,22 +254,112 @@ def prepare(out: Path, manifest: dict, tasks: Sequence, *, resume) -> dict[int, 
         )
     manifest["created"] = old.get("created", manifest["created"])
     manifest["runs"] = list(old.get("runs", []))
-    old_records = {r["variant"]: r for r in old.get("variants", [])}
+    old_records = {r.get("variant"): r for r in old.get("variants", []) if isinstance(r, dict)}
     by_index = {t.index: t for t in tasks}
     done: dict[int, dict] = {}
     for path in _variant_files(out):
         index = int(_VARIANT_FILE.match(path.name).group(1))
         task = by_index.get(index)
-        if task is not None and _fingerprint(path) == task.fingerprint:
-            rec = old_records.get(index, {})
+        if task is None:
+            path.unlink()
+            continue
+        rec = old_records.get(index, {})
+        hashes, problem = _verify(out, index, rec)
+        if problem is not None:
+            _move_aside(out, index, problem, "runs again now")
+        elif _fingerprint(path) == task.fingerprint:
             done[index] = {
                 "status": "done",
                 **{k: rec.get(k) for k in ("started", "seconds", "worker")},
+                **hashes,
             }
         else:
-            path.unlink()
+            path.unlink()  # results of other inputs (kept out by the fingerprint)
     _remove_partial(out, keep=set(done))
     return done
+
+
+def _own_manifest(out: Path) -> dict:
+    """The ``sweep.json`` of ``out``, refused unless this package wrote it."""
+    file = out / MANIFEST
+    try:
+        old = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        old, why = None, f"cannot be read ({exc})"
+    else:
+        why = "was not written by this package"
+    if not isinstance(old, dict) or not str(old.get("format", "")).startswith(
+        "benefitshare-sweep/"
+    ):
+        raise SweepResumeError(
+            Problem(
+                "<output>",
+                str(file),
+                f"{why}: {out} is not a sweep results folder of this package; nothing in it was "
+                "changed: choose another output folder",
+            )
+        )
+    return old
+
+
+def _variant_paths(out: Path, index: int) -> dict[str, Path]:
+    """Every file of a variant by table: ``summary`` and the detail tables it has."""
+    paths = {"summary": variant_file(out, index)}
+    for table in _detail_tables(out):
+        path = variant_file(out, index, table)
+        if path.is_file():
+            paths[table] = path
+    return paths
+
+
+def _verify(out: Path, index: int, rec: Mapping) -> tuple[dict, str | None]:
+    """Check a finished variant's files against the SHA-256 recorded in ``sweep.json``.
+
+    A file with no recorded hash (written, then the process was killed before the manifest was
+    saved) is read whole instead.
+
+    Returns
+    -------
+    hashes : dict
+        ``sha256`` and ``detail_sha256`` for the variant's record.
+    problem : str or None
+        What is wrong with which file, or None.
+    """
+    import pyarrow.parquet as pq
+
+    recorded = {"summary": rec.get("sha256"), **(rec.get("detail_sha256") or {})}
+    hashes: dict[str, str] = {}
+    for table, path in _variant_paths(out, index).items():
+        shown = path.relative_to(out).as_posix()
+        try:
+            sha = _io.file_sha256(path)
+            if recorded.get(table) is None:
+                pq.read_table(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported and re-run
+            why = " ".join(str(exc).replace(str(path), "the file").split())[:160]
+            return {}, f"{shown} cannot be read ({type(exc).__name__}: {why})"
+        if recorded.get(table) is not None and sha != recorded[table]:
+            return {}, f"{shown} does not match the SHA-256 recorded in {MANIFEST}"
+        hashes[table] = sha
+    summary = hashes.pop("summary")
+    return {"sha256": summary, "detail_sha256": hashes}, None
+
+
+def _move_aside(out: Path, index: int, problem: str, then: str) -> None:
+    """Move a variant's files to ``variants/corrupt/`` and say so in one line on stderr."""
+    corrupt = out / VARIANTS / CORRUPT
+    corrupt.mkdir(parents=True, exist_ok=True)
+    for table, path in _variant_paths(out, index).items():
+        name = path.name if table == "summary" else f"{table}-{path.name}"
+        target, n = corrupt / name, 1
+        while target.exists():
+            n += 1
+            target = corrupt / f"{Path(name).stem}.{n}.parquet"
+        os.replace(path, target)
+    print(
+        f"{out}: {problem}; moved to {VARIANTS}/{CORRUPT}/, variant {index} {then}",
+        file=sys.stderr,
+    )
 
 
 def _changes(old: dict, new: dict) -> list[str]:
@@ -263,8 +382,23 @@ def _changes(old: dict, new: dict) -> list[str]:
 
 
 def _clear(out: Path) -> None:
-    for sub in (VARIANTS, DETAIL):
-        shutil.rmtree(out / sub, ignore_errors=True)
+    """Delete the results a sweep of this package wrote in ``out``, and nothing else."""
+    folders = [out / VARIANTS, out / VARIANTS / CORRUPT] + [
+        out / DETAIL / t for t in _detail_tables(out)
+    ]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.is_file() and (
+                _VARIANT_FILE.match(p.name)
+                or (p.name.startswith(".") and p.name.endswith(".part"))
+                or (folder.name == CORRUPT and p.suffix == ".parquet")
+            ):
+                p.unlink()
+    for folder in reversed(folders + [out / DETAIL]):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when nothing else is in it
     (out / RESULTS).unlink(missing_ok=True)
 
 
@@ -316,8 +450,11 @@ def _parquet_bytes(frame: pd.DataFrame, metadata: Mapping[bytes, bytes] | None =
     return sink.getvalue()
 
 
-def write_variant(out: Path, task, tables: Mapping[str, pd.DataFrame]) -> None:
-    """Commit a finished variant: detail tables first, then its rows (which mark it finished)."""
+def write_variant(out: Path, task, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Commit a finished variant: detail tables first, then its rows (which mark it finished).
+
+    Returns the SHA-256 of the rows' file (recorded in the manifest by :func:`write_manifest`).
+    """
     columns = task.columns()
     for name, frame in tables.items():
         if name == "summary":
@@ -330,6 +467,7 @@ def write_variant(out: Path, task, tables: Mapping[str, pd.DataFrame]) -> None:
         summary[key] = value
     data = _parquet_bytes(summary, {_FINGERPRINT_KEY: task.fingerprint.encode()})
     _io.atomic_write_bytes(variant_file(out, task.index), data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def _with_columns(frame: pd.DataFrame, columns: Mapping[str, Any]) -> pd.DataFrame:
@@ -378,7 +516,7 @@ def load_sweep(path: str | Path, table: str = "summary") -> pd.DataFrame:
     out = path.parent if path.is_file() else path
     if not (out / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a sweep results folder: it has no {MANIFEST}")
-    finished = _variant_files(out)
+    finished = _checked_files(out)
     if table != "summary":
         saved = {p.name for p in _variant_files(out, table)}
         if finished and not saved:
@@ -397,6 +535,24 @@ def load_sweep(path: str | Path, table: str = "summary") -> pd.DataFrame:
     merged = pa.concat_tables(tables, promote_options="permissive")
     frame = merged.to_pandas()
     return frame.reset_index(drop=True)
+
+
+def _checked_files(out: Path) -> list[Path]:
+    """The finished variants' row files, each checked (with its detail tables) against the
+    SHA-256 in ``sweep.json``; a file that fails is moved aside (:func:`_move_aside`)."""
+    try:
+        records = {r.get("variant"): r for r in read_manifest(out).get("variants", [])}
+    except (OSError, ValueError, AttributeError):
+        records = {}
+    kept = []
+    for path in _variant_files(out):
+        index = int(_VARIANT_FILE.match(path.name).group(1))
+        _, problem = _verify(out, index, records.get(index) or {})
+        if problem is None:
+            kept.append(path)
+        else:
+            _move_aside(out, index, problem, "runs again when the sweep is resumed")
+    return kept
 
 
 def _detail_tables(out: Path) -> list[str]:
