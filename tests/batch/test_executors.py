@@ -169,6 +169,7 @@ def test_a_dask_executor_starts_and_closes_its_own_local_cluster(monkeypatch):
         )
         got = list(ex.imap_unordered(math.sqrt, [16.0, -1.0]))
         assert ex.describe()["cluster"] == "local" and ex.workers == 1
+        assert ex.describe()["scheduler"].startswith("tls://127.0.0.1:")  # see test_dask_security
     # workers keep glibc's memory trimming (see DaskExecutor), one BLAS thread each
     assert list(env.values()) == [(None, "1")]
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") is not None
