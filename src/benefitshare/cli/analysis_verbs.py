@@ -350,7 +350,7 @@ def _configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask)",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 or tls://host:8786 (see the README on Dask security) (with --executor dask)",
     )
     p.add_argument(
         "--out", metavar="DIR", help="results folder (default: outputs/<sweep file stem>)"
