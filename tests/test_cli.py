@@ -214,9 +214,16 @@ def test_run_twice_swaps_the_folder_atomically(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["run", str(TINY), "--out", str(out), "--no-charts", "-q"]
     assert cli.main(args) == 0
+    # a report is the package's own file: the folder is replaced without --force
+    assert cli.main(["report", str(out / "tiny")]) == 0
+    assert cli.main([*args, "--set", "model.discount_rate=0.03"]) == 0
+    assert not (out / "tiny" / "report.md").exists()
+    # a file the user put there: refused without --force, kept (moved into the new run) with it
     (out / "tiny" / "stale.txt").write_text("from an older run", encoding="utf-8")
-    assert cli.main([*args, "--set", "model.discount_rate=0.04"]) == 0
-    assert not (out / "tiny" / "stale.txt").exists()
+    assert cli.main([*args, "--set", "model.discount_rate=0.04"]) == 2
+    assert "stale.txt" in capsys.readouterr().err
+    assert cli.main([*args, "--set", "model.discount_rate=0.04", "--force"]) == 0
+    assert (out / "tiny" / "stale.txt").read_text(encoding="utf-8") == "from an older run"
     assert json.loads((out / "tiny" / "manifest.json").read_text())["overrides"] == {
         "model.discount_rate": 0.04
     }

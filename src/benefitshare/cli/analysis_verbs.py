@@ -27,6 +27,12 @@ _SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario TOML file with an [uncertainty] section")
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an output folder holding files this package did not write; they are "
+        "moved into the new folder, never deleted",
+    )
+    p.add_argument(
         "--outcome",
         required=True,
         metavar="METRIC[:PARTY[:RULE]]",
@@ -171,6 +177,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     name = args.name or f"{scenario.name}_sensitivity_{args.method}"
     dest = _io.safe_output_dir(Path(args.out), name)
+    _io.check_output_dir(dest, force=args.force)  # before any computation
     if args.method == "tornado":
         df = tornado(
             scenario,
@@ -212,7 +219,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         settings=settings,
         timings_s={"analysis_s": round(t_done - t0, 4)},
     )
-    _io.write_output_folder(dest, tables={"sensitivity.csv": df}, charts=charts, manifest=manifest)
+    _io.write_output_folder(
+        dest, tables={"sensitivity.csv": df}, charts=charts, manifest=manifest, force=args.force
+    )
     if not args.quiet:
         print(_sensitivity_text(df, args.method))
         print()
@@ -225,6 +234,12 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     from benefitshare.analysis.compare import CRITERIA
 
     p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an output folder holding files this package did not write; they are "
+        "moved into the new folder, never deleted",
+    )
     p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
     p.add_argument("--seed", type=int, help="random seed for draws > 1")
     p.add_argument(
@@ -287,6 +302,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rules = parse_rules(args.rules)
     scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
     dest = _io.safe_output_dir(Path(args.out), args.name or f"{scenario.name}_compare")
+    _io.check_output_dir(dest, force=args.force)  # before any computation
     kwargs = {"rules": rules}
     if args.draws is not None:
         kwargs["draws"] = args.draws
@@ -320,6 +336,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         tables={"comparison.csv": cmp.table, "reference_points.csv": cmp.reference},
         charts=charts,
         manifest=manifest,
+        force=args.force,
     )
     if not args.quiet:
         print(cmp.to_text())

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from benefitshare.glossary import YUAN_PER_YI
-from benefitshare.io.files import atomic_write_text
+from benefitshare.io.files import atomic_write_json, atomic_write_text, file_sha256
 from benefitshare.io.run_folder import read_run
 
 __all__ = [
@@ -393,6 +393,11 @@ def build_report(run_dir: str | Path) -> list[Path]:
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
     atomic_write_text(md_path, md_text)
     atomic_write_text(html_path, html_text)
+    # the reports are the package's own files: listed in the manifest, so a later run may replace
+    # the folder without --force (a report edited by hand no longer matches and is kept)
+    outputs = dict(manifest.get("outputs_sha256") or {})
+    outputs.update({p.name: file_sha256(p) for p in (md_path, html_path)})
+    atomic_write_json(run_dir / "manifest.json", {**manifest, "outputs_sha256": outputs})
     return [md_path, html_path]
 
 
