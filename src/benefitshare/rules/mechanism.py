@@ -100,6 +100,18 @@ def clause_masks(clause, *, pool_taxes, parks, groups, years):
     return taxes, proj, yr
 
 
+def _abs_total(pool_yuan: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """Sum over projects of the pool's absolute cells, (D, Y); remembered in ``ctx.memo`` for
+    the lifetime of ``pool_yuan``, as the rules of one run check the same pools."""
+    key = ("abs_total", id(pool_yuan))
+    hit = ctx.memo.get(key)
+    if hit is not None and hit[0] is pool_yuan:
+        return hit[1]
+    out = np.abs(pool_yuan).sum(axis=1)
+    ctx.memo[key] = (pool_yuan, out)
+    return out
+
+
 def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) -> np.ndarray:
     """Call a registered rule and check its output: shape, finiteness and conservation.
 
@@ -120,7 +132,7 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
     gap = np.abs(out.sum(axis=0) - pool_total(pool_yuan, ctx))
-    magnitude = np.abs(pool_yuan).sum(axis=1) + np.abs(out).sum(axis=0)  # (D, Y)
+    magnitude = _abs_total(pool_yuan, ctx) + np.abs(out).sum(axis=0)  # (D, Y)
     excess = gap - conservation_tolerance_yuan(magnitude)
     if excess.size and excess.max() > 0.0:
         d, y = np.unravel_index(int(excess.argmax()), excess.shape)
