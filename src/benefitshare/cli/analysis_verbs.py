@@ -11,6 +11,8 @@ from benefitshare.cli.verbs import (
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_OK,
+    add_allow_path,
+    load_options,
     parse_overrides,
     parse_rules,
     shown,
@@ -25,6 +27,7 @@ _SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
 
 
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
+    add_allow_path(p)
     p.add_argument("scenario", help="scenario TOML file with an [uncertainty] section")
     p.add_argument(
         "--force",
@@ -174,7 +177,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             ]
         )
     overrides = parse_overrides(args.overrides)
-    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    if args.name is not None:  # the name and --out are checked before anything is read
+        _io.safe_output_dir(Path(args.out), args.name)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None, **load_options(args))
     name = args.name or f"{scenario.name}_sensitivity_{args.method}"
     dest = _io.safe_output_dir(Path(args.out), name)
     _io.check_output_dir(dest, force=args.force)  # before any computation
@@ -231,6 +236,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ compare
 def _configure_compare(p: argparse.ArgumentParser) -> None:
+    add_allow_path(p)
     from benefitshare.analysis.compare import CRITERIA
 
     p.add_argument("scenario", help="scenario TOML file")
@@ -300,7 +306,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     overrides = parse_overrides(args.overrides)
     rules = parse_rules(args.rules)
-    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    if args.name is not None:  # the name and --out are checked before anything is read
+        _io.safe_output_dir(Path(args.out), args.name)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None, **load_options(args))
     dest = _io.safe_output_dir(Path(args.out), args.name or f"{scenario.name}_compare")
     _io.check_output_dir(dest, force=args.force)  # before any computation
     kwargs = {"rules": rules}

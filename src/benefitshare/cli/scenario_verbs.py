@@ -10,7 +10,9 @@ from pathlib import Path
 from benefitshare.cli.verbs import (
     EXIT_INVALID,
     EXIT_OK,
+    add_allow_path,
     indent,
+    load_options,
     parse_overrides,
     parse_rules,
     shown,
@@ -59,6 +61,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quiet", "-q", action="store_true", help="print only where the run was written"
     )
+    add_allow_path(p)
 
 
 @verb("run", "run a scenario and write its tables, charts and manifest", _configure_run)
@@ -68,7 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     overrides = parse_overrides(args.overrides)
     rules = parse_rules(args.rules)
-    scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+    if args.name is not None:  # the run name and --out are checked before anything is read
+        _io.safe_output_dir(Path(args.out), args.name)
+    scenario = bs.load_scenario(args.scenario, overrides=overrides or None, **load_options(args))
     dest = _io.safe_output_dir(Path(args.out), args.name or scenario.name)
     kept = _io.check_output_dir(dest, force=args.force)  # before any computation
     if args.flow_rule is not None:
@@ -157,6 +162,7 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a scenario value before checking, as in `run` (repeatable)",
     )
+    add_allow_path(p)
 
 
 @verb("validate", "check scenario files and report every problem", _configure_validate)
@@ -167,7 +173,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for i, name in enumerate(args.files):
         try:
-            scenario = load_scenario(name, overrides=overrides)
+            scenario = load_scenario(name, overrides=overrides, **load_options(args))
         except ScenarioError as exc:
             status = EXIT_INVALID
             print(f"invalid: {name}\n{indent(str(exc))}", file=sys.stderr)

@@ -25,6 +25,8 @@ __all__ = [
     "shown",
     "indent",
     "uncertainty_pngs",
+    "add_allow_path",
+    "load_options",
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
@@ -103,3 +105,21 @@ def uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
     from benefitshare.viz.uncertainty import uncertainty_charts
 
     return uncertainty_charts(result)
+
+
+def add_allow_path(p: argparse.ArgumentParser) -> None:
+    """The ``--allow-path DIR`` option of the verbs that load scenarios."""
+    p.add_argument(
+        "--allow-path",
+        dest="allow_path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder outside the scenario's own folder (and the current one) that its base "
+        "and projects files may be read from (repeatable; also BENEFITSHARE_ALLOW)",
+    )
+
+
+def load_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of ``load_scenario`` from the command line (``--allow-path``)."""
+    return {"allow_paths": list(getattr(args, "allow_path", None) or ())}

@@ -20,15 +20,26 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from benefitshare.errors import Problem, ScenarioError
 
 __all__ = [
+    "ALLOW_ENV",
+    "MAX_INPUT_ENV",
+    "DEFAULT_MAX_INPUT_MB",
+    "max_input_bytes",
+    "input_limit",
+    "allowed_roots",
+    "confined_path",
+    "input_path",
+    "read_bytes",
     "read_text",
     "read_toml",
     "read_csv_rows",
@@ -46,17 +57,243 @@ __all__ = [
 ]
 
 
-def read_text(path: Path, *, display: str | None = None) -> str:
-    """Read a UTF-8 text file, reporting missing, empty and non-UTF-8 files clearly."""
-    name = display or str(path)
+#: Environment variable naming more folders that inputs may be read from (``os.pathsep``-separated).
+ALLOW_ENV = "BENEFITSHARE_ALLOW"
+#: Environment variable setting the largest input file read, in megabytes.
+MAX_INPUT_ENV = "BENEFITSHARE_MAX_INPUT_MB"
+#: The largest input file read unless :data:`MAX_INPUT_ENV` or a keyword says otherwise [MB].
+DEFAULT_MAX_INPUT_MB = 50.0
+
+_LIMIT_MB: ContextVar[float | None] = ContextVar("benefitshare_max_input_mb", default=None)
+
+
+def _limit_problem(value: object, source: str) -> ScenarioError:
+    return ScenarioError(
+        Problem(source, MAX_INPUT_ENV, "must be a positive number of megabytes, e.g. 200", value)
+    )
+
+
+def max_input_bytes(limit_mb: float | None = None) -> int:
+    """The largest input file read, in bytes.
+
+    ``limit_mb`` if given, else the limit set by :func:`input_limit`, else the environment
+    variable :data:`MAX_INPUT_ENV`, else :data:`DEFAULT_MAX_INPUT_MB`.
+    """
+    source = "<arguments>"
+    if limit_mb is None:
+        limit_mb = _LIMIT_MB.get()
+    if limit_mb is None:
+        text = os.environ.get(MAX_INPUT_ENV, "").strip()
+        source = "<environment>"
+        if not text:
+            return int(DEFAULT_MAX_INPUT_MB * 1024 * 1024)
+        try:
+            limit_mb = float(text)
+        except ValueError:
+            raise _limit_problem(text, source) from None
+    if isinstance(limit_mb, bool) or not isinstance(limit_mb, int | float) or not limit_mb > 0:
+        raise _limit_problem(limit_mb, source)
+    if limit_mb == float("inf"):
+        return 1 << 62
+    return max(1, int(limit_mb * 1024 * 1024))
+
+
+@contextlib.contextmanager
+def input_limit(limit_mb: float | None) -> Iterator[None]:
+    """Within the block, input files larger than ``limit_mb`` megabytes are refused.
+
+    None leaves the limit as it is (the environment's or the default).
+    """
+    if limit_mb is not None:
+        max_input_bytes(limit_mb)  # check it
+    token = _LIMIT_MB.set(limit_mb if limit_mb is not None else _LIMIT_MB.get())
     try:
-        data = Path(path).read_bytes()
+        yield
+    finally:
+        _LIMIT_MB.reset(token)
+
+
+def allowed_roots(paths: Iterable[str | os.PathLike] = (), *, env: bool = True) -> list[Path]:
+    """The folders named by ``--allow-path`` (``paths``) and :data:`ALLOW_ENV`, resolved.
+
+    Raises
+    ------
+    ScenarioError
+        For a folder that does not exist or is not a folder.
+    """
+    named = [("<arguments>", "--allow-path", p) for p in paths]
+    if env:
+        text = os.environ.get(ALLOW_ENV, "")
+        named += [("<environment>", ALLOW_ENV, p) for p in text.split(os.pathsep) if p.strip()]
+    roots, problems = [], []
+    for source, where, item in named:
+        text = os.fspath(item)
+        try:
+            if "\0" in text:
+                raise ValueError
+            root = Path(os.path.realpath(text, strict=True))
+            ok = root.is_dir()
+        except (OSError, ValueError, RuntimeError):
+            ok = False
+        if not ok:
+            problems.append(Problem(source, where, "must name an existing folder", text))
+        else:
+            roots.append(root)
+    if problems:
+        raise ScenarioError(problems)
+    return roots
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def confined_path(
+    path: Path,
+    roots: Iterable[Path],
+    *,
+    file: str,
+    field: str,
+    value: object,
+    missing_ok: bool = False,
+) -> Path:
+    """Resolve ``path`` (following symbolic links) and check it lies inside one of ``roots``.
+
+    ``file``, ``field`` and ``value`` name where the path was given (the scenario file, the
+    field, the text as written), for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved path.
+
+    Raises
+    ------
+    ScenarioError
+        If the file does not exist (unless ``missing_ok``: the reader then reports it), is a
+        symbolic link loop, or lies outside every root.
+    """
+    roots = list(roots)
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        if not missing_ok:
+            raise ScenarioError(
+                Problem(file, field, "names a file that does not exist", value)
+            ) from None
+        real = Path(os.path.realpath(path))  # left for the reader to report, if inside
+    except (OSError, RuntimeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None)
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == 40:
+            why = "a symbolic link loops back on itself"
+        raise ScenarioError(
+            Problem(file, field, f"cannot be read ({why or 'not a valid path'})", value)
+        ) from None
+    if not any(_inside(real, r) for r in roots):
+        raise ScenarioError(
+            Problem(
+                file,
+                field,
+                "is outside the scenario's folder: inputs are read only from the folder of the "
+                "scenario file you named and its subfolders (after following links); move the "
+                f"file there, or allow its folder with --allow-path DIR or {ALLOW_ENV}",
+                value,
+            )
+        )
+    return real
+
+
+def input_path(
+    folder: Path,
+    text: object,
+    roots: Iterable[Path],
+    *,
+    file: str,
+    field: str,
+    what: str,
+    missing_ok: bool = False,
+) -> Path:
+    """The file that ``text`` (a path written in a scenario, relative to ``folder``) names.
+
+    Checked with :func:`confined_path`; ``what`` says what the file is ("the project table").
+
+    Raises
+    ------
+    ScenarioError
+        If ``text`` is not a string or is empty, or for the reasons of :func:`confined_path`.
+    """
+    if not isinstance(text, str) or not text.strip():
+        why = (
+            f"is empty: give the path of {what}, relative to the scenario file"
+            if isinstance(text, str)
+            else f"must be the path of {what}"
+        )
+        raise ScenarioError(Problem(file, field, why, text))
+    if "\0" in text:
+        raise ScenarioError(Problem(file, field, "is not a valid path (it holds a NUL)", text))
+    return confined_path(
+        Path(folder) / text, roots, file=file, field=field, value=text, missing_ok=missing_ok
+    )
+
+
+def read_bytes(path: Path, *, display: str | None = None, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, refusing folders, devices, pipes and files over the limit.
+
+    ``max_bytes`` defaults to :func:`max_input_bytes`. A pipe is never waited on: the file is
+    opened without blocking and checked before anything is read.
+    """
+    name = display or str(path)
+    limit = max_input_bytes() if max_bytes is None else max_bytes
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ScenarioError(Problem(name, "", "file not found")) from None
     except IsADirectoryError:
         raise ScenarioError(Problem(name, "", "is a folder, not a file")) from None
     except OSError as exc:
+        why = "a symbolic link loops back on itself" if exc.errno == 40 else exc.strerror
+        raise ScenarioError(Problem(name, "", f"cannot be read ({why})")) from None
+    except ValueError:  # a NUL in the path
+        raise ScenarioError(Problem(name, "", "is not a valid path (it holds a NUL)")) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError(Problem(name, "", "is a folder, not a file"))
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(
+                Problem(name, "", "is not a regular file (a device, pipe or socket): give a file")
+            )
+        too_big = ScenarioError(
+            Problem(
+                name,
+                "",
+                f"is larger than the input limit of {limit / 1024 / 1024:g} MB; raise it with "
+                f"{MAX_INPUT_ENV} if the file is right",
+            )
+        )
+        if info.st_size > limit:
+            raise too_big
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise too_big
+        return data
+    except OSError as exc:
         raise ScenarioError(Problem(name, "", f"cannot be read ({exc.strerror})")) from None
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, *, display: str | None = None, max_bytes: int | None = None) -> str:
+    """Read a UTF-8 text file, reporting missing, empty, oversized and non-UTF-8 files clearly.
+
+    Only a regular file is read (see :func:`read_bytes`), up to ``max_bytes``.
+    """
+    name = display or str(path)
+    data = read_bytes(path, display=name, max_bytes=max_bytes)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -76,10 +313,12 @@ def read_text(path: Path, *, display: str | None = None) -> str:
     return text
 
 
-def read_toml(path: Path, *, display: str | None = None) -> dict[str, Any]:
+def read_toml(
+    path: Path, *, display: str | None = None, max_bytes: int | None = None
+) -> dict[str, Any]:
     """Parse a TOML file; a truncated or malformed file names the line and column."""
     name = display or str(path)
-    text = read_text(path, display=name)
+    text = read_text(path, display=name, max_bytes=max_bytes)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -89,7 +328,18 @@ def read_toml(path: Path, *, display: str | None = None) -> dict[str, Any]:
         ) from None
 
 
-def read_csv_rows(path: Path, *, display: str | None = None) -> tuple[list[str], list[dict]]:
+#: The most characters of a CSV record quoted in a message (never a whole line of a file).
+_QUOTE_AT_MOST = 60
+
+
+def _quoted(record: list[str]) -> str:
+    text = ",".join(record)
+    return text if len(text) <= _QUOTE_AT_MOST else text[: _QUOTE_AT_MOST - 3] + "..."
+
+
+def read_csv_rows(
+    path: Path, *, display: str | None = None, max_bytes: int | None = None
+) -> tuple[list[str], list[dict]]:
     """Read a CSV table with a header row.
 
     Returns
@@ -102,17 +352,30 @@ def read_csv_rows(path: Path, *, display: str | None = None) -> tuple[list[str],
     Raises
     ------
     ScenarioError
-        For an empty or non-UTF-8 file, a row with more or fewer fields than the header (a
-        truncated file), or a duplicated column name.
+        For an empty or non-UTF-8 file, a file that is not a regular file or is over the size
+        limit (:func:`read_bytes`), CR-only line endings or another malformed line (naming the
+        line), a row with more or fewer fields than the header (a truncated file), or a
+        duplicated column name.
     """
     name = display or str(path)
-    text = read_text(path, display=name)
+    text = read_text(path, display=name, max_bytes=max_bytes)
+    if "\r" in text and "\n" not in text.rstrip("\r"):
+        raise ScenarioError(
+            Problem(
+                name,
+                "line 1",
+                "has CR-only line endings (an old Mac format) that CSV readers do not take: "
+                "save it with LF or CRLF line endings",
+            )
+        )
     reader = csv.reader(_io.StringIO(text))
     problems: list[Problem] = []
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ScenarioError(Problem(name, "", "file is empty")) from None
+    except csv.Error as exc:
+        raise ScenarioError(Problem(name, "line 1", f"malformed CSV header ({exc})")) from None
     seen = set()
     for h in header:
         if h in seen:
@@ -133,7 +396,7 @@ def read_csv_rows(path: Path, *, display: str | None = None) -> tuple[list[str],
                         f"line {line}",
                         f"has {len(record)} fields but the header has {len(header)}: "
                         "the row is truncated or has a stray comma",
-                        ",".join(record),
+                        _quoted(record),
                     )
                 )
                 continue

@@ -45,6 +45,7 @@ __all__ = [
     "RunFolderError",
     "package_version",
     "safe_output_dir",
+    "MAX_NAME_LENGTH",
     "foreign_entries",
     "check_output_dir",
     "write_output_folder",
@@ -88,34 +89,57 @@ def package_version(dist: str = "benefitshare") -> str | None:
         return "0+unknown" if dist == "benefitshare" else None
 
 
+#: The longest run name, in characters.
+MAX_NAME_LENGTH = 100
+
+#: A run name: letters (any script, e.g. CJK), digits, ``_``, ``-`` and ``.``; no leading dot.
+_NAME_RULE = (
+    f"must be 1-{MAX_NAME_LENGTH} letters (any script), digits, '_', '-' or '.', not starting "
+    "with a dot (no spaces, path separators, control or direction characters)"
+)
+
+
+def _name_ok(name: str) -> bool:
+    if not 1 <= len(name) <= MAX_NAME_LENGTH or name.startswith("."):
+        return False
+    return all(c.isalnum() or c in "_-." for c in name) and name.isprintable()
+
+
 def safe_output_dir(root: Path, name: str) -> Path:
-    """Resolve ``root/name`` and refuse names that escape ``root``.
+    """Resolve ``root/name``, refusing unsafe names and an output root that cannot hold folders.
+
+    A run name is 1 to :data:`MAX_NAME_LENGTH` letters (of any script), digits, ``_``, ``-``
+    and ``.``, not starting with a dot: no spaces, path separators, NUL, newline or other control
+    characters, or right-to-left overrides.
 
     Raises
     ------
     ScenarioError
-        If ``name`` is absolute, contains ``..`` or a path separator, or is empty.
+        If ``name`` breaks that rule, or ``root`` holds a NUL or is (or lies under) a file.
     """
-    bad = (
-        not name
-        or name in {".", ".."}
-        or "/" in name
-        or "\\" in name
-        or name.startswith(".")
-        or Path(name).is_absolute()
-    )
-    root_resolved = Path(root).resolve()
-    target = (root_resolved / name).resolve() if not bad else None
-    if bad or target.parent != root_resolved:
+    if not isinstance(name, str) or not _name_ok(name):
+        raise ScenarioError(Problem("<output>", "run name", _NAME_RULE, name))
+    text = os.fspath(root)
+    if "\0" in text:
         raise ScenarioError(
-            Problem(
-                "<output>",
-                "run name",
-                "must be a plain folder name inside the output folder (letters, digits, "
-                "'-', '_', '.'; no path separators, no leading dot)",
-                name,
-            )
+            Problem("<output>", "--out", "is not a valid folder path (it holds a NUL)", text)
         )
+    for folder in (Path(text), *Path(text).parents):
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                raise ScenarioError(
+                    Problem(
+                        "<output>",
+                        "--out",
+                        f"{folder} is a file, not a folder: give a folder for the outputs",
+                        text,
+                    )
+                )
+            break
+    root_resolved = Path(text).resolve()
+    target = (root_resolved / name).resolve()
+    if target.parent != root_resolved:
+        raise ScenarioError(Problem("<output>", "run name", _NAME_RULE, name))
     return target
 
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
-import tomllib
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -31,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from benefitshare.errors import Problem, ScenarioError, did_you_mean, location_text, unknown_name
+from benefitshare.errors import Problem, ScenarioError, location_text, unknown_name
 from benefitshare.io import files as files_io
 from benefitshare.scenario.checks import cross_checks
 from benefitshare.scenario.messages import (
@@ -41,6 +40,7 @@ from benefitshare.scenario.messages import (
     nonfinite_problems,
     spec_problems,
 )
+from benefitshare.scenario.overrides import apply_overrides, parse_override, split_path
 from benefitshare.scenario.projects import ProjectTable, load_projects
 from benefitshare.scenario.schema import ScenarioSpec
 from benefitshare.schedules import model_years
@@ -55,7 +55,11 @@ __all__ = [
     "json_schema",
     "resolved_toml",
     "MERGED_ARRAYS",
+    "MAX_BASE_CHAIN",
 ]
+
+#: The most files in a chain of ``base =`` files (the scenario named and the files it inherits).
+MAX_BASE_CHAIN = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -340,25 +344,63 @@ def _renumbered(key: str, renumber: dict, named: set) -> str | None:
     return key
 
 
-def _display(path: Path) -> str:
+def _real(path: Path) -> Path:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return path.name if path.is_absolute() else str(path)
+        return Path(os.path.realpath(path))
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
 
 
-def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files: dict):
+def _display(path: Path, top: Path | None = None) -> str:
+    """``path`` relative to the current folder, else to the scenario's folder ``top``, else whole."""
+    real = _real(path)
+    for folder in (Path.cwd(), top):
+        if folder is not None:
+            try:
+                return str(real.relative_to(_real(folder)))
+            except ValueError:
+                pass
+    return str(path)
+
+
+@dataclasses.dataclass
+class _Chain:
+    """What loading one scenario's chain of files shares: where inputs may be read from."""
+
+    roots: list[Path]  # the scenario's folder, then the folders the user allowed
+    origins: Origins
+    files: dict
+    problems: list = dataclasses.field(default_factory=list)  # reported with the schema's
+    refused: set = dataclasses.field(default_factory=set)  # project tables not to read
+
+
+def _load_raw_chain(path: Path, seen: tuple[Path, ...], chain: _Chain):
     """The content of a scenario file merged into its base chain, and which file set each part."""
-    path = Path(path)
-    display = _display(path)
-    if path.resolve() in seen:
-        chain = " -> ".join(_display(p) for p in (*seen, path.resolve()))
-        raise ScenarioError(Problem(display, "base", f"inheritance loops back on itself ({chain})"))
+    path, top = Path(path), chain.roots[0]
+    display = _display(path, top)
+    if _real(path) in seen:
+        loop = " -> ".join(_display(p, top) for p in (*seen, _real(path)))
+        raise ScenarioError(Problem(display, "base", f"inheritance loops back on itself ({loop})"))
     raw = files_io.read_toml(path, display=display)
-    files[display] = files_io.file_sha256(path)
+    chain.files[display] = files_io.file_sha256(path)
     model = raw.get("model")
-    if isinstance(model, dict) and isinstance(model.get("projects"), str):
-        model["projects"] = str((path.parent / model["projects"]).resolve())
+    if isinstance(model, dict) and "projects" in model:
+        text = model["projects"]
+        try:
+            model["projects"] = str(
+                files_io.input_path(
+                    path.parent,
+                    text,
+                    chain.roots,
+                    file=display,
+                    field="model.projects",
+                    what="the project table",
+                    missing_ok=True,
+                )
+            )
+        except ScenarioError as exc:
+            chain.problems.extend(exc.problems)
+            chain.refused.add(text if isinstance(text, str) else None)
     base = raw.pop("base", None)
     remove = raw.pop("remove", None)
     if base is None:
@@ -373,136 +415,27 @@ def _load_raw_chain(path: Path, seen: tuple[Path, ...], origins: Origins, files:
                 )
             )
         return raw, SetBy.of(raw, display)
-    if not isinstance(base, str) or not base:
+    if len(seen) + 1 >= MAX_BASE_CHAIN:
         raise ScenarioError(
-            Problem(display, "base", "must be the path of another scenario file", base)
+            Problem(
+                display,
+                "base",
+                f"the chain of base files is longer than {MAX_BASE_CHAIN} files (starting at "
+                f"{_display(seen[0], top) if seen else display}): inherit from fewer levels",
+                base,
+            )
         )
-    base_path = path.parent / base
-    if not base_path.exists():
-        raise ScenarioError(Problem(display, "base", "names a file that does not exist", base))
-    parent, parent_set = _load_raw_chain(base_path, (*seen, path.resolve()), origins, files)
+    base_path = files_io.input_path(
+        path.parent, base, chain.roots, file=display, field="base", what="another scenario file"
+    )
+    parent, parent_set = _load_raw_chain(base_path, (*seen, _real(path)), chain)
     if remove is not None:
-        _remove(parent, parent_set, remove, display, origins)
+        _remove(parent, parent_set, remove, display, chain.origins)
     problems: list[Problem] = []
     merged = _merge(parent, parent_set, raw, SetBy.of(raw, display), (), problems)
     if problems:
         raise ScenarioError(problems)
     return merged
-
-
-_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
-
-
-def split_path(path: str) -> list[str | int]:
-    """The parts of a field path: ``"rules[fixed_50].params.term_years"`` gives
-    ``["rules", "fixed_50", "params", "term_years"]``; ``[2]`` gives the integer 2.
-
-    Raises
-    ------
-    ValueError
-        If the path cannot be read.
-    """
-    parts: list[str | int] = []
-    pos = 0
-    for m in _PATH_TOKEN.finditer(path):
-        if m.start() != pos and path[pos : m.start()] != ".":
-            raise ValueError(f"cannot read the field path {path!r}")
-        pos = m.end()
-        if m.group(1) is not None:
-            parts.append(m.group(1))
-        else:
-            inner = m.group(2)
-            parts.append(int(inner) if inner.lstrip("-").isdigit() else inner)
-    if pos != len(path) or not parts:
-        raise ValueError(f"cannot read the field path {path!r}")
-    return parts
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``"path=value"`` and read the value as TOML (``0.5``, ``true``, ``[1, 2]``).
-
-    A value that is not valid TOML is taken as a string.
-
-    Raises
-    ------
-    ScenarioError
-        If there is no ``=``.
-    """
-    if "=" not in text:
-        raise ScenarioError(
-            Problem(
-                "<overrides>",
-                text,
-                "an override must look like path=value, e.g. model.discount_rate=0.05",
-            )
-        )
-    key, _, value = text.partition("=")
-    key = key.strip()
-    value = value.strip()
-    try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        parsed = value
-    return key, parsed
-
-
-def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
-    """Return a copy of ``raw`` with each ``path = value`` override set.
-
-    A path is dot separated; ``[2]`` indexes a list and ``[name]`` picks the list item whose
-    ``name`` is ``name`` (``rules[fixed_50].params.term_years``).
-    """
-    out = copy.deepcopy(raw)
-    if not overrides:
-        return out
-    problems: list[Problem] = []
-    for path, value in overrides.items():
-        try:
-            parts = split_path(path)
-        except ValueError as exc:
-            problems.append(Problem("<overrides>", path, str(exc), value))
-            continue
-        node: Any = out
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(node, list):
-                if isinstance(part, str):
-                    names = [x.get("name") for x in node if isinstance(x, dict)]
-                    if part not in names:
-                        hint = did_you_mean(part, names)
-                        msg = f"no item named {part!r}" + (
-                            f"; did you mean {hint!r}?" if hint else ""
-                        )
-                        problems.append(Problem("<overrides>", path, msg, value))
-                        break
-                    part = names.index(part)
-                if not -len(node) <= part < len(node):
-                    problems.append(
-                        Problem(
-                            "<overrides>",
-                            path,
-                            f"index {part} is out of range (0..{len(node) - 1})",
-                            value,
-                        )
-                    )
-                    break
-                if last:
-                    node[part] = value
-                else:
-                    node = node[part]
-            elif isinstance(node, dict):
-                if last:
-                    node[part] = value
-                else:
-                    node = node.setdefault(part, {})
-            else:
-                problems.append(
-                    Problem("<overrides>", path, "goes inside a value that is not a table", value)
-                )
-                break
-    if problems:
-        raise ScenarioError(problems)
-    return out
 
 
 def _resolved_path(raw: dict, parts: list[str | int]) -> tuple:
@@ -533,10 +466,15 @@ def _mark_overrides(origins: Origins, raw: dict, overrides: Mapping[str, Any] | 
 
 
 def _build(
-    raw: dict, name: str, path: Path | None, files: dict[str, str], origins: Origins
+    raw: dict,
+    name: str,
+    path: Path | None,
+    files: dict[str, str],
+    origins: Origins,
+    chain: _Chain | None = None,
 ) -> Scenario:
     nonfinite = nonfinite_problems(raw, origins)
-    problems: list[Problem] = list(nonfinite)
+    problems: list[Problem] = [*(chain.problems if chain else ()), *nonfinite]
     spec = None
     try:
         spec = ScenarioSpec.model_validate(raw)
@@ -553,9 +491,9 @@ def _build(
     projects = None
     model = raw.get("model")
     proj_value = model.get("projects") if isinstance(model, dict) else None
-    if isinstance(proj_value, str) and proj_value:
+    if isinstance(proj_value, str) and proj_value and not (chain and proj_value in chain.refused):
         proj_path = Path(proj_value)
-        proj_display = _display(proj_path)
+        proj_display = _display(proj_path, chain.roots[0] if chain else None)
         try:
             projects = load_projects(proj_path, display=proj_display)
             files[proj_display] = files_io.file_sha256(proj_path)
@@ -580,8 +518,21 @@ def _build(
     )
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    allow_paths=(),
+    max_input_mb: float | None = None,
+) -> Scenario:
     """Load, merge and validate a scenario file and its project table.
+
+    The files it names (``base``, ``model.projects``) are read only from the folder of ``path``
+    and its subfolders (after following links), the current folder and its subfolders (unless
+    it is the file system's root), ``allow_paths``, and the folders in the environment variable
+    ``BENEFITSHARE_ALLOW``; only regular files are read, each up to
+    ``max_input_mb`` megabytes (default: ``BENEFITSHARE_MAX_INPUT_MB``, else 50), and a chain of
+    base files holds at most :data:`MAX_BASE_CHAIN` files.
 
     Parameters
     ----------
@@ -590,6 +541,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     overrides : mapping, optional
         Field paths and values applied after inheritance, e.g.
         ``{"model.discount_rate": 0.05, "rules[fixed_50].params.term_years": 5}``.
+    allow_paths : iterable of path-like, optional
+        More folders that ``base`` and ``model.projects`` may name files in.
+    max_input_mb : float, optional
+        The largest input file read, in megabytes.
 
     Returns
     -------
@@ -607,14 +562,17 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     >>> scn = bs.load_scenario("scenarios/reference.toml")  # doctest: +SKIP
     """
     path = Path(path)
-    origins = Origins()
-    files: dict[str, str] = {}
-    raw, raw_set = _load_raw_chain(path, (), origins, files)
-    raw_set.record(origins)
-    if overrides:
-        raw = apply_overrides(raw, overrides)
-        _mark_overrides(origins, raw, overrides)
-    return _build(raw, path.stem, path, files, origins)
+    here = _real(Path.cwd())
+    roots = [_real(path).parent, *files_io.allowed_roots(allow_paths)]
+    roots += [here] if here != Path(here.anchor) else []
+    chain = _Chain(roots, Origins(), {})
+    with files_io.input_limit(max_input_mb):
+        raw, raw_set = _load_raw_chain(path, (), chain)
+        raw_set.record(chain.origins)
+        if overrides:
+            raw = apply_overrides(raw, overrides)
+            _mark_overrides(chain.origins, raw, overrides)
+        return _build(raw, path.stem, path, chain.files, chain.origins, chain)
 
 
 def scenario_from_dict(
@@ -671,6 +629,7 @@ def resolved_toml(scenario: Scenario) -> str:
     raw = copy.deepcopy(scenario.raw)
     model = raw.get("model")
     if isinstance(model, dict) and isinstance(model.get("projects"), str):
-        model["projects"] = _display(Path(model["projects"]))
+        top = _real(scenario.path).parent if scenario.path else None
+        model["projects"] = _display(Path(model["projects"]), top)
     lines.extend(annotated_toml(raw, scenario.origins))
     return "\n".join(lines) + "\n"
