@@ -122,13 +122,13 @@ def rule_params(name: str, parties=PARTIES, years=(2026, 2030)):
             {"shares": shares_of(parties)},
             optional={
                 "term_years": st.integers(1, 10),
-                "start_year": st.integers(first - 2, last + 1),
+                "start_year": st.integers(first - 2, last),
             },
         ),
         "phased_schedule": st.builds(
             lambda start, later: {"schedule": {start[0]: start[1], **dict(later)}},
             st.tuples(st.integers(first - 3, first), shares_of(parties)),
-            st.lists(st.tuples(st.integers(first + 1, last + 1), shares_of(parties)), max_size=3),
+            st.lists(st.tuples(st.integers(first, last), shares_of(parties)), max_size=3),
         ),
         "equity_proportional": st.fixed_dictionaries({}, optional={"equity": shares_of(parties)}),
         "relocation_cap_sunset": st.fixed_dictionaries(
@@ -162,7 +162,7 @@ def rule_params(name: str, parties=PARTIES, years=(2026, 2030)):
                 "investor": party,
                 "return_rate": real(0, 1),
                 "guarantee_years": st.integers(0, 10),
-                "start_year": st.integers(first - 2, last + 1),
+                "start_year": st.integers(first - 2, last),
                 "capital_yuan": real(0, 5e9),
                 "capital_kinds": kinds,
                 "carry_shortfall": st.booleans(),

@@ -165,7 +165,8 @@ ONE_EDIT = {
     "cost_outside_horizon": (
         "payments_yuan = { 2026 = 10000000.0 }",
         "payments_yuan = { 2040 = 1.0 }",
-        "costs[0].payments_yuan.2040 = 2040: year must be within the horizon 2026..2035",
+        "costs[0].payments_yuan.2040 = 2040: year 2040 is after the model's end_year 2035: "
+        "give a year within the horizon 2026..2035",
     ),
     # shares
     "rule_shares_sum": (
@@ -399,7 +400,7 @@ def test_a_project_starting_outside_the_horizon(tmp_path):
     csv = TINY_CSV.replace("20000000,2028,", "20000000,2040,")
     msg = error_of(write(tmp_path, csv=csv))
     assert (
-        "line 4 (T3), column start_year = 2040: must be within the model horizon 2026..2035" in msg
+        "line 4 (T3), column start_year = 2040: year 2040 is after the model's end_year 2035" in msg
     )
 
 

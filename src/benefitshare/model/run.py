@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from benefitshare.errors import Problem, ScenarioError, did_you_mean
+from benefitshare.errors import Problem, ScenarioError, did_you_mean, location_text
 from benefitshare.glossary import COST_KINDS
 from benefitshare.model import coalitions, kernels, ledgers
 from benefitshare.model.draws import (
@@ -233,6 +233,85 @@ def evaluate(
     )
 
 
+#: Money inputs of a scenario that can drive the computation out of float64's range, with the
+#: project-table columns of the same kind.
+_MONEY_COLUMNS = ("investment_yuan", "building_value_yuan", "pre_move_annual_tax_yuan")
+
+
+def _money_inputs(scenario) -> list[tuple[float, str, str]]:
+    """Every money input of the scenario as ``(amount, file, location)``."""
+    spec, out = scenario.spec, []
+
+    def add(loc: tuple, value: float) -> None:
+        out.append((float(value), scenario.origins.file_for(loc), location_text(loc)))
+
+    for i, cost in enumerate(spec.costs):
+        for year, value in cost.payments_yuan.items():
+            add(("costs", i, "payments_yuan", str(year)), value)
+    if spec.platform is not None:
+        for year, value in spec.platform.capital_payments_yuan.items():
+            add(("platform", "capital_payments_yuan", str(year)), value)
+    for park_id, park in spec.parks.items():
+        for field in ("land_price_yuan_per_mu", "land_acquisition_cost_yuan_per_mu"):
+            add(("parks", park_id, field), getattr(park, field))
+    table = scenario.projects
+    for column in _MONEY_COLUMNS:
+        values = np.abs(np.asarray(getattr(table, column), dtype=float))
+        if values.size:
+            i = int(np.nanargmax(values))
+            out.append(
+                (
+                    float(values[i]),
+                    spec.model.projects,
+                    f"line {table.line[i]} ({table.project_id[i]}), column {column}",
+                )
+            )
+    return out
+
+
+def _not_finite(scenario, what: str) -> ScenarioError:
+    """The input error for a computation that left float64's range: it names the largest money
+    input, the likely cause (every money input is at most 1e15 yuan, so this takes amounts
+    combined across many years, projects or draws, or an uncertain input that scales one)."""
+    amounts = [a for a in _money_inputs(scenario) if np.isfinite(a[0])]
+    hint = (
+        "the amounts are too large to compute with: make them smaller (check the unit, yuan "
+        "not fen, and the number of zeros)"
+    )
+    if not amounts:
+        return ScenarioError([Problem(scenario.name, "<inputs>", f"{what}: {hint}")])
+    value, file, loc = max(amounts)
+    return ScenarioError(
+        [Problem(file, loc, f"{what}; this is the largest amount in the inputs: {hint}", value)]
+    )
+
+
+def _checked(scenario, out: ChunkOutput) -> ChunkOutput:
+    """``out`` when every number in it is finite; otherwise the input error of :func:`_not_finite`."""
+    for field in dataclasses.fields(out):
+        value = getattr(out, field.name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            if not np.isfinite(value).all():
+                raise _not_finite(
+                    scenario, f"the computation gave infinite or undefined amounts ({field.name})"
+                )
+    return out
+
+
+def _evaluate_finite(scenario, setup, inputs, specs, engine) -> ChunkOutput:
+    """:func:`evaluate` with floating-point overflow and invalid operations trapped.
+
+    An overflow (a number beyond about 1.8e308) or an invalid operation (inf - inf, 0 * inf)
+    raises the input error of :func:`_not_finite` instead of writing infinity or NaN.
+    """
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            out = evaluate(setup, inputs, specs, engine=engine)
+    except FloatingPointError as exc:
+        raise _not_finite(scenario, f"the computation overflowed ({exc})") from None
+    return _checked(scenario, out)
+
+
 def select_rules(scenario, rules: Sequence[str] | None):
     """The scenario's rule specs, or those named in ``rules`` (in that order)."""
     specs = list(scenario.spec.rules)
@@ -376,7 +455,7 @@ def run(
     base = central_inputs(scenario)
     if draws == 1:
         acc = Accumulator(setup, names, keep_draws=1, keep_paths=1)
-        acc.add(evaluate(setup, base, specs, engine=engine))
+        acc.add(_evaluate_finite(scenario, setup, base, specs, engine))
         return acc.finish(
             scenario,
             draws=1,
@@ -409,7 +488,7 @@ def run(
             if inputs is None:
                 break
             t2 = time.perf_counter()
-            acc.add(evaluate(setup, inputs, specs, engine=engine))
+            acc.add(_evaluate_finite(scenario, setup, inputs, specs, engine))
             t3 = time.perf_counter()
             sample_s += t2 - t1
             eval_s += t3 - t2

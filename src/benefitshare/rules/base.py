@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from benefitshare.errors import RuleError, did_you_mean, unknown_name, validation_issues
-from benefitshare.rules.spec import toml_text
+from benefitshare.rules.spec import INPUT_CONFIG, shares_sum_problem, toml_text
 
 __all__ = [
     "RuleContext",
@@ -146,9 +146,10 @@ def _param_docs(model: type[BaseModel], prefix: str) -> list[ParamDoc]:
 
 
 class RuleParams(BaseModel):
-    """Base class of rule parameter models: unknown keys rejected, NaN refused, immutable."""
+    """Base class of rule parameter models: unknown keys rejected, NaN refused, immutable,
+    strict types (a boolean or a number in a string is not a number)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = INPUT_CONFIG
 
     def check(self, spec) -> list[tuple[tuple, Any, str]]:
         """Cross-checks against the scenario: ``(location, value, message)`` per problem."""
@@ -366,9 +367,9 @@ def check_shares(
     for pid in shares:
         if pid not in parties:
             out.append((loc + (pid,), pid, unknown_name("party", pid, parties)))
-    total = sum(shares.values())
-    if abs(total - 1.0) > 1e-9:
-        out.append((loc, dict(shares), f"shares must sum to 1 (they sum to {total:.6g})"))
+    problem = shares_sum_problem(sum(shares.values()))
+    if problem is not None:
+        out.append((loc, dict(shares), problem))
     return out
 
 

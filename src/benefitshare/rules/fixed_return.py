@@ -16,7 +16,7 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
-from benefitshare.rules.spec import Fraction, Year, doc
+from benefitshare.rules.spec import Fraction, Year, Yuan, doc, outside_horizon
 
 __all__ = ["fixed_return"]
 
@@ -41,7 +41,7 @@ class FixedReturnParams(RuleParams):
             "year",
         ),
     )
-    capital_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+    capital_yuan: Yuan | None = Field(
         None,
         **doc(
             "A fixed capital base; the investor's cumulative outlays of capital_kinds when omitted",
@@ -87,6 +87,13 @@ class FixedReturnParams(RuleParams):
                         unknown_name("cost kind", kind, COST_KINDS),
                     )
                 )
+        if spec is not None and self.start_year is not None:
+            # a guarantee that began before the model runs on for its remaining years
+            problem = outside_horizon(
+                self.start_year, spec.model.start_year, spec.model.end_year, earlier_ok=True
+            )
+            if problem is not None:
+                out.append((("start_year",), self.start_year, problem))
         if self.shares is not None:
             out.extend(check_shares(self.shares, spec, ("shares",)))
         elif spec is not None and spec.platform is None:

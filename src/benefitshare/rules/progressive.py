@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -14,7 +12,7 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
-from benefitshare.rules.spec import Fraction, Year, doc
+from benefitshare.rules.spec import Fraction, Year, Yuan, doc, outside_horizon, yuan
 
 __all__ = ["incremental_over_baseline", "tiered"]
 
@@ -38,7 +36,7 @@ class IncrementalParams(RuleParams):
             "year",
         ),
     )
-    base_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+    base_yuan: Yuan | None = Field(
         None, **doc("A fixed base instead of base_year", 50000000.0, "yuan/year")
     )
 
@@ -50,18 +48,10 @@ class IncrementalParams(RuleParams):
 
     def check(self, spec):
         out = check_shares(self.shares, spec, ("shares",))
-        if (
-            spec is not None
-            and self.base_year is not None
-            and not (spec.model.start_year <= self.base_year <= spec.model.end_year)
-        ):
-            out.append(
-                (
-                    ("base_year",),
-                    self.base_year,
-                    f"must be within the horizon {spec.model.start_year}..{spec.model.end_year}",
-                )
-            )
+        if spec is not None and self.base_year is not None:
+            problem = outside_horizon(self.base_year, spec.model.start_year, spec.model.end_year)
+            if problem is not None:
+                out.append((("base_year",), self.base_year, problem))
         return out
 
 
@@ -103,7 +93,7 @@ def incremental_over_baseline(pool_yuan, ctx, *, shares, base_year=None, base_yu
 class Bracket(RuleParams):
     """One bracket of ``tiered``: a slice of the year's pool total and its split."""
 
-    up_to_yuan: Annotated[float, Field(gt=0.0)] | None = Field(
+    up_to_yuan: yuan(0.0, above_low=True) | None = Field(
         None,
         **doc(
             "Upper end of the bracket; omitted in the last bracket (it takes the rest)",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import numpy as np
 from pydantic import Field
 
 from benefitshare.errors import unknown_name
 from benefitshare.glossary import COST_KINDS
 from benefitshare.rules.base import RuleParams, check_shares, register_rule
-from benefitshare.rules.spec import Fraction, bounded, doc
+from benefitshare.rules.spec import Fraction, Yuan, bounded, doc
 
 __all__ = ["cost_recovery_first"]
 
@@ -29,7 +27,7 @@ class CostRecoveryParams(RuleParams):
         None,
         **doc("Party that recovers its outlay; the partner when omitted", "shenzhen", "party id"),
     )
-    outlay_yuan: Annotated[float, Field(ge=0.0)] | None = Field(
+    outlay_yuan: Yuan | None = Field(
         None,
         **doc(
             "Amount to recover; the party's costs of cost_kinds over the horizon when omitted",

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from benefitshare.errors import unknown_name
 from benefitshare.rules.base import RuleParams, host_totals, register_rule
-from benefitshare.rules.spec import Fraction, doc
+from benefitshare.rules.spec import Fraction, Yuan, doc
 
 __all__ = ["relocation_cap_sunset"]
 
@@ -38,7 +38,7 @@ class RelocationParams(RuleParams):
             "years of tax",
         ),
     )
-    eligibility_threshold_yuan: Annotated[float, Field(ge=0.0)] = Field(
+    eligibility_threshold_yuan: Yuan = Field(
         20_000_000.0,
         **doc("Least pre-move annual tax of a firm for the rule to apply", 20000000.0, "yuan/year"),
     )

@@ -14,7 +14,7 @@ from benefitshare.rules.base import (
     register_rule,
     split_totals,
 )
-from benefitshare.rules.spec import Fraction, Year, doc
+from benefitshare.rules.spec import Fraction, Year, YearKey, doc, outside_horizon
 from benefitshare.schedules import expand_steps
 
 Shares = dict[str, Fraction]
@@ -61,7 +61,15 @@ class FixedRatioParams(RuleParams):
     )
 
     def check(self, spec):
-        return check_shares(self.shares, spec, ("shares",))
+        out = check_shares(self.shares, spec, ("shares",))
+        if spec is not None and self.start_year is not None:
+            # a term that began before the model runs on for its remaining years
+            problem = outside_horizon(
+                self.start_year, spec.model.start_year, spec.model.end_year, earlier_ok=True
+            )
+            if problem is not None:
+                out.append((("start_year",), self.start_year, problem))
+        return out
 
 
 def fixed_ratio(pool_yuan, ctx, *, shares, term_years=None, start_year=None):
@@ -94,7 +102,7 @@ def fixed_ratio(pool_yuan, ctx, *, shares, term_years=None, start_year=None):
 class PhasedParams(RuleParams):
     """Parameters of ``phased_schedule``."""
 
-    schedule: dict[Year, Shares] = Field(
+    schedule: dict[YearKey, Shares] = Field(
         min_length=1,
         **doc(
             "Shares by year, as steps that carry forward (year -> party id -> share)",
@@ -107,6 +115,13 @@ class PhasedParams(RuleParams):
         out = []
         for year, shares in self.schedule.items():
             out.extend(check_shares(shares, spec, ("schedule", year)))
+            if spec is not None:
+                # a step before the first model year carries forward into it
+                problem = outside_horizon(
+                    year, spec.model.start_year, spec.model.end_year, earlier_ok=True
+                )
+                if problem is not None:
+                    out.append((("schedule", year), year, problem))
         if spec is not None and min(self.schedule) > spec.model.start_year:
             out.append(
                 (

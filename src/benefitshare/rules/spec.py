@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from benefitshare.errors import ID_KINDS, id_problem, percent_hint
 
 __all__ = [
     "StrictModel",
+    "INPUT_CONFIG",
+    "MAX_YUAN",
+    "Yuan",
+    "yuan",
     "Year",
+    "YearKey",
+    "outside_horizon",
+    "SHARE_TOLERANCE",
+    "shares_sum_problem",
     "Fraction",
     "bounded",
     "name_of",
@@ -29,8 +37,104 @@ __all__ = [
     "RuleSpec",
 ]
 
-#: A calendar year [year].
+#: A calendar year [year], written as a TOML integer (``2026``, not ``"2026"`` or ``true``).
 Year = Annotated[int, Field(ge=1900, le=2200)]
+
+#: A calendar year as the key of a table of year steps (``{ 2026 = 0.1 }``): TOML keys are
+#: always text, so the key ``"2026"`` is read as the year 2026.
+YearKey = Annotated[int, Strict(False), Field(ge=1900, le=2200)]
+
+
+def outside_horizon(year: int, start: int, end: int, *, earlier_ok: bool = False) -> str | None:
+    """Why a dated input in ``year`` is refused for the horizon ``start..end``; None when it is not.
+
+    One rule for every dated input (a cost or platform capital payment, a clause's from_year and
+    to_year, a rule's start_year, base_year or review year, a project's start_year, a step of a
+    schedule): a year after ``end`` is refused, since it would never be used (a rule starting
+    then would silently leave the host everything). A year before ``start`` is refused too,
+    except (``earlier_ok=True``) where it has a meaning: a step of a schedule that carries
+    forward applies from the first model year until the next step, and the term of a
+    ``fixed_ratio`` or the guarantee of a ``fixed_return`` that began earlier runs on for its
+    remaining years.
+
+    Examples
+    --------
+    >>> outside_horizon(2070, 2026, 2055)
+    "year 2070 is after the model's end_year 2055: give a year within the horizon 2026..2055, or set model.end_year to 2070 or later"
+    """
+    if year > end:
+        return (
+            f"year {year} is after the model's end_year {end}: give a year within the horizon "
+            f"{start}..{end}, or set model.end_year to {year} or later"
+        )
+    if year < start and not earlier_ok:
+        return (
+            f"year {year} is before the model's start_year {start}: give a year within the "
+            f"horizon {start}..{end}, or set model.start_year to {year} or earlier"
+        )
+    return None
+
+
+#: How far shares may sum from 1 and still be taken as summing to 1 (float rounding of
+#: fractions written with up to 9 decimals).
+SHARE_TOLERANCE = 1e-9
+
+
+def shares_sum_problem(total: float) -> str | None:
+    """The message for shares that do not sum to 1 within :data:`SHARE_TOLERANCE`, or None.
+
+    The sum is shown with enough digits to see how far it is from 1.
+
+    Examples
+    --------
+    >>> shares_sum_problem(0.99999999)
+    'shares must sum to 1 (they sum to 0.99999999): they may differ from 1 by at most 1e-09'
+    """
+    if abs(total - 1.0) <= SHARE_TOLERANCE:
+        return None
+    return (
+        f"shares must sum to 1 (they sum to {total:.15g}): they may differ from 1 by at most "
+        f"{SHARE_TOLERANCE:g}"
+    )
+
+
+#: The largest amount of money any input may hold [yuan]: 1e15 yuan (10 million 亿) is about
+#: ten times China's yearly GDP, far beyond any park, yet small enough that sums and products of
+#: amounts over a century of years and thousands of projects stay finite in float64.
+MAX_YUAN = 1e15
+
+
+def yuan(low: float = 0.0, *, above_low: bool = False) -> Any:
+    """An amount of money in ``[low, MAX_YUAN]`` (``(low, MAX_YUAN]`` with ``above_low``).
+
+    The bound appears in the JSON Schema as ``maximum``; a larger number is answered with
+    "at most 1e15 yuan, more than any park can reach".
+    """
+
+    def within_reach(value: Any) -> Any:
+        number = value
+        if isinstance(value, str):  # a CSV cell; the type check comes after
+            try:
+                number = float(value)
+            except ValueError:
+                return value
+        if (
+            isinstance(number, int | float)
+            and not isinstance(number, bool)
+            and MAX_YUAN < number < float("inf")  # infinity has its own message
+        ):
+            raise ValueError(
+                f"must be at most {MAX_YUAN:.0e} yuan (MAX_YUAN), more than any park can "
+                "reach: check the unit (yuan, not fen) and the number of zeros"
+            )
+        return value
+
+    lower = {"gt": low} if above_low else {"ge": low}
+    return Annotated[float, Field(le=MAX_YUAN, **lower), BeforeValidator(within_reach)]
+
+
+#: A non-negative amount of money, at most :data:`MAX_YUAN` [yuan].
+Yuan = yuan()
 
 
 def bounded(low: float, high: float, *, above_low: bool = False) -> Any:
@@ -119,10 +223,19 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-class StrictModel(BaseModel):
-    """Base of the models of an input file: unknown keys rejected, NaN refused, immutable."""
+#: The configuration of every model of an input file: unknown keys rejected, NaN and infinity
+#: refused, immutable, and strict types: a boolean is not a number (``true`` is not 1), a number
+#: in a string is not a number (``"0.05"``) and a string is not a boolean (``"yes"``). A TOML
+#: integer is still a number (``discount_rate = 0``). Tables of year steps read their keys as
+#: years (:data:`YearKey`).
+INPUT_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+class StrictModel(BaseModel):
+    """Base of the models of an input file: unknown keys rejected, NaN refused, immutable,
+    strict types (see :data:`INPUT_CONFIG`)."""
+
+    model_config = INPUT_CONFIG
 
 
 class Scope(StrictModel):

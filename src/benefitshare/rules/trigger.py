@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from benefitshare.errors import percent_hint, unknown_name
 from benefitshare.rules.base import SPLIT_RULES, RuleParams, register_rule, validate_params
-from benefitshare.rules.spec import Year, doc
+from benefitshare.rules.spec import Year, doc, outside_horizon
 
 __all__ = ["trigger_switch", "switch_index"]
 
@@ -106,15 +106,9 @@ class TriggerParams(RuleParams):
             out.append((("party",), self.party, unknown_name("party", self.party, spec.parties)))
         if spec is not None and self.review_years is not None:
             for i, year in enumerate(self.review_years):
-                if not spec.model.start_year <= year <= spec.model.end_year:
-                    out.append(
-                        (
-                            ("review_years", i),
-                            year,
-                            "must be within the horizon "
-                            f"{spec.model.start_year}..{spec.model.end_year}",
-                        )
-                    )
+                problem = outside_horizon(year, spec.model.start_year, spec.model.end_year)
+                if problem is not None:
+                    out.append((("review_years", i), year, problem))
         return out
 
 

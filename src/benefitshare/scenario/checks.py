@@ -15,6 +15,7 @@ from benefitshare.errors import Problem, location_text, unknown_name
 from benefitshare.glossary import TAXES
 from benefitshare.regime import load_tax_regime
 from benefitshare.rules import SPLIT_RULES, validate_params
+from benefitshare.rules.spec import outside_horizon, shares_sum_problem
 from benefitshare.scenario.messages import RENAMED_KEYS, Origins
 from benefitshare.scenario.projects import ProjectTable
 from benefitshare.scenario.schema import ScenarioSpec
@@ -75,7 +76,22 @@ def cross_checks(
                 "a municipal park has no county tier: must be 0",
             )
 
+    def check_year(loc: tuple, year: int, *, earlier_ok: bool = False) -> None:
+        problem = outside_horizon(year, start, end, earlier_ok=earlier_ok)
+        if problem is not None:
+            add(loc, year, problem)
+
+    def check_shares(loc: tuple, shares: dict) -> None:
+        problem = shares_sum_problem(sum(shares.values()))
+        if problem is not None:
+            add(loc, dict(shares), problem)
+
     def check_steps(loc: tuple, steps: Any) -> None:
+        # steps carry forward: one before the first model year applies from it; one after the
+        # last model year would never apply and is refused
+        if isinstance(steps, dict):
+            for year in steps:
+                check_year((*loc, str(year)), year, earlier_ok=True)
         if isinstance(steps, dict) and not steps:
             add(
                 loc,
@@ -121,24 +137,16 @@ def cross_checks(
         if cost.party not in parties:
             add(("costs", i, "party"), cost.party, unknown_name("party", cost.party, parties))
         for year in cost.payments_yuan:
-            if not start <= year <= end:
-                add(
-                    ("costs", i, "payments_yuan", str(year)),
-                    year,
-                    f"year must be within the horizon {start}..{end}",
-                )
+            check_year(("costs", i, "payments_yuan", str(year)), year)
 
     if spec.platform is not None:
         eq = spec.platform.equity
         for pid in eq:
             if pid not in parties:
                 add(("platform", "equity", pid), pid, unknown_name("party", pid, parties))
-        if abs(sum(eq.values()) - 1.0) > 1e-9:
-            add(
-                ("platform", "equity"),
-                dict(eq),
-                f"shares must sum to 1 (they sum to {sum(eq.values()):.6g})",
-            )
+        check_shares(("platform", "equity"), eq)
+        for year in spec.platform.capital_payments_yuan:
+            check_year(("platform", "capital_payments_yuan", str(year)), year)
         check_steps(("platform", "return_on_capital_rate"), spec.platform.return_on_capital_rate)
     if spec.statistics.method == "shares":
         shares = spec.statistics.shares
@@ -152,12 +160,7 @@ def cross_checks(
             for pid in shares:
                 if pid not in parties:
                     add(("statistics", "shares", pid), pid, unknown_name("party", pid, parties))
-            if abs(sum(shares.values()) - 1.0) > 1e-9:
-                add(
-                    ("statistics", "shares"),
-                    dict(shares),
-                    f"shares must sum to 1 (they sum to {sum(shares.values()):.6g})",
-                )
+            check_shares(("statistics", "shares"), shares)
     if spec.statistics.method == "equity" and spec.platform is None:
         add(
             ("statistics", "method"),
@@ -205,8 +208,8 @@ def cross_checks(
             lo = clause.from_year if clause.from_year is not None else start
             hi = clause.to_year if clause.to_year is not None else end
             for field, value in (("from_year", clause.from_year), ("to_year", clause.to_year)):
-                if value is not None and not start <= value <= end:
-                    add(base + (field,), value, f"must be within the model horizon {start}..{end}")
+                if value is not None:
+                    check_year(base + (field,), value)
             if hi < lo and start <= lo <= end and start <= hi <= end:
                 add(base + ("to_year",), clause.to_year, f"must be on or after from_year {lo}")
             windows.append((j, lo, hi, sc))
@@ -271,13 +274,9 @@ def cross_checks(
                     sector,
                 )
             )
-        if not start <= year <= end:
+        problem = outside_horizon(int(year), start, end)
+        if problem is not None:
             problems.append(
-                Problem(
-                    proj_file,
-                    f"line {line} ({pid}), column start_year",
-                    f"must be within the model horizon {start}..{end}",
-                    int(year),
-                )
+                Problem(proj_file, f"line {line} ({pid}), column start_year", problem, int(year))
             )
     return problems

@@ -16,11 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from benefitshare.errors import Problem, ScenarioError, did_you_mean, validation_issues
 from benefitshare.io import files as files_io
+from benefitshare.rules.spec import Yuan, yuan
 
 __all__ = ["ProjectRow", "ProjectTable", "load_projects", "PROJECT_COLUMNS"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+#: Land per project [mu]: at most 1e7 mu (about 6,700 km², larger than Shenzhen).
+LandMu = Annotated[float, Field(ge=0.0, le=1e7)]
 
 
 class ProjectRow(BaseModel):
@@ -33,7 +35,7 @@ class ProjectRow(BaseModel):
     park: str = Field(min_length=1)
     sector: str = Field(min_length=1)
     group: str = Field("default", min_length=1, description="Project group, for scoping rules.")
-    investment_yuan: Annotated[float, Field(gt=0.0)]
+    investment_yuan: yuan(0.0, above_low=True)
     start_year: Annotated[int, Field(ge=1900, le=2200)]
     construction_years: Annotated[int, Field(ge=1, le=10)] = 2
     phasing: str = Field(
@@ -47,10 +49,10 @@ class ProjectRow(BaseModel):
     profit_margin: Annotated[float, Field(ge=-1.0, le=1.0)]
     wage_share: Fraction = Field(description="Wages as a share of value added [fraction].")
     vat_category: Literal["goods", "services", "transport"] = "goods"
-    land_mu: NonNegative
-    building_value_yuan: NonNegative = 0.0
+    land_mu: LandMu
+    building_value_yuan: Yuan = 0.0
     relocated: bool = False
-    pre_move_annual_tax_yuan: NonNegative = 0.0
+    pre_move_annual_tax_yuan: Yuan = 0.0
     high_tech: bool = False
     slpe: bool = False
     rebate_rate: Fraction = 0.0

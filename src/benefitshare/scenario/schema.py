@@ -21,6 +21,8 @@ from benefitshare.rules.spec import (
     RuleSpec,
     StrictModel,
     Year,
+    YearKey,
+    Yuan,
     bounded,
     doc,
 )
@@ -70,9 +72,8 @@ def partial_schema(schema: dict) -> dict:
     return schema
 
 
-NonNegative = Annotated[float, Field(ge=0.0)]
-FractionSteps = dict[Year, Fraction]
-Payments = dict[Year, NonNegative]
+FractionSteps = dict[YearKey, Fraction]
+Payments = dict[YearKey, Yuan]
 GrowthRate = bounded(-0.5, 0.5)
 
 
@@ -126,7 +127,7 @@ class ModelSettings(StrictModel):
             "nominal",
         ),
     )
-    sales_growth_rate: dict[Year, GrowthRate] | GrowthRate = Field(
+    sales_growth_rate: dict[YearKey, GrowthRate] | GrowthRate = Field(
         0.0,
         **doc(
             "Annual growth of sales at full capacity: one rate, or year steps that carry forward",
@@ -218,10 +219,8 @@ class Park(StrictModel):
     land_use_tax_yuan_per_m2: Annotated[float, Field(ge=0.0, le=30.0)] = Field(
         0.0, **doc("Annual urban land-use tax rate (legal range 0.6-30)", 6.0, "yuan/m²/year")
     )
-    land_price_yuan_per_mu: NonNegative = Field(
-        0.0, **doc("Land-transfer price", 200000.0, "yuan/mu")
-    )
-    land_acquisition_cost_yuan_per_mu: NonNegative = Field(
+    land_price_yuan_per_mu: Yuan = Field(0.0, **doc("Land-transfer price", 200000.0, "yuan/mu"))
+    land_acquisition_cost_yuan_per_mu: Yuan = Field(
         0.0, **doc("Host's cost of acquiring the land", 150000.0, "yuan/mu")
     )
 
@@ -325,7 +324,7 @@ class Platform(StrictModel):
             "yuan",
         ),
     )
-    return_on_capital_rate: dict[Year, bounded(-1.0, 1.0)] | bounded(-1.0, 1.0) = Field(
+    return_on_capital_rate: dict[YearKey, bounded(-1.0, 1.0)] | bounded(-1.0, 1.0) = Field(
         0.0,
         **doc(
             "Profit as a share of cumulative paid-in capital: one rate, or year steps",

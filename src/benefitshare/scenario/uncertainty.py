@@ -10,14 +10,13 @@ the model inputs is :mod:`benefitshare.model.draws`.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from benefitshare.errors import unknown_name
-from benefitshare.rules.spec import StrictModel, doc, name_of
+from benefitshare.rules.spec import MAX_YUAN, StrictModel, doc, name_of
 
 __all__ = [
     "Distribution",
@@ -29,21 +28,22 @@ __all__ = [
 ]
 
 #: Targets an uncertain input can act on -> (pipeline input name, kind, (low, high) allowed range).
+#: Drawn values are clipped to the range; amounts of money to at most MAX_YUAN (1e15 yuan).
 #: ``kind`` is "project" (per project column), "park" (per park field mapped to projects),
 #: "sector" (per sector field mapped to projects) or "model" (scenario wide).
 TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
-    "projects.investment_yuan": ("investment_yuan", "project", (1e-9, math.inf), False),
+    "projects.investment_yuan": ("investment_yuan", "project", (1e-9, MAX_YUAN), False),
     "projects.output_per_fixed_asset": ("output_per_fixed_asset", "project", (0.0, 50.0), False),
     "projects.value_added_rate": ("value_added_rate", "project", (0.0, 1.0), False),
     "projects.profit_margin": ("profit_margin", "project", (-1.0, 1.0), False),
     "projects.wage_share": ("wage_share", "project", (0.0, 1.0), False),
-    "projects.land_mu": ("land_mu", "project", (0.0, math.inf), False),
-    "projects.building_value_yuan": ("building_value_yuan", "project", (0.0, math.inf), False),
+    "projects.land_mu": ("land_mu", "project", (0.0, 1e7), False),
+    "projects.building_value_yuan": ("building_value_yuan", "project", (0.0, MAX_YUAN), False),
     "projects.rebate_rate": ("rebate_rate", "project", (0.0, 1.0), False),
     "projects.pre_move_annual_tax_yuan": (
         "pre_move_annual_tax_yuan",
         "project",
-        (0.0, math.inf),
+        (0.0, MAX_YUAN),
         False,
     ),
     "projects.additionality": ("additionality", "project", (0.0, 1.0), False),
@@ -54,11 +54,11 @@ TARGETS: dict[str, tuple[str, str, tuple[float, float], bool]] = {
     "projects.rebate_years": ("rebate_years", "project", (0, 60), True),
     "parks.county_share": ("county_share", "park", (0.0, 1.0), False),
     "parks.land_use_tax_yuan_per_m2": ("land_use_tax_yuan_per_m2", "park", (0.0, 30.0), False),
-    "parks.land_price_yuan_per_mu": ("land_price_yuan_per_mu", "park", (0.0, math.inf), False),
+    "parks.land_price_yuan_per_mu": ("land_price_yuan_per_mu", "park", (0.0, MAX_YUAN), False),
     "parks.land_acquisition_cost_yuan_per_mu": (
         "land_acquisition_cost_yuan_per_mu",
         "park",
-        (0.0, math.inf),
+        (0.0, MAX_YUAN),
         False,
     ),
     "sectors.additionality": ("additionality", "sector", (0.0, 1.0), False),

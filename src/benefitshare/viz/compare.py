@@ -14,6 +14,7 @@ import numpy as np
 
 from benefitshare.glossary import YUAN_PER_YI
 from benefitshare.model.metrics import percentiles
+from benefitshare.viz.run import require_finite
 from benefitshare.viz.style import (
     PALETTE,
     chart_style,
@@ -71,6 +72,7 @@ def gains_scatter(comparison, *, ax=None, annotate: bool = True):
     -------
     matplotlib.figure.Figure
     """
+    require_finite(comparison.result, "gains_scatter")
     import matplotlib.pyplot as plt
 
     result = comparison.result
@@ -236,6 +238,7 @@ def cumulative_transfers(comparison, *, ax=None, bands: int = 3):
     -------
     matplotlib.figure.Figure
     """
+    require_finite(comparison.result, "cumulative_transfers")
     result = comparison.result
     table = comparison.table
     _, _, partner_name, host_name = _sides(comparison)

@@ -27,12 +27,39 @@ from benefitshare.viz.style import (
 )
 
 __all__ = [
+    "require_finite",
     "annual_allocation",
     "cumulative_share",
     "flow_diagram",
     "run_charts",
     "default_flow_rule",
 ]
+
+
+def require_finite(result, chart: str) -> None:
+    """Refuse to draw ``chart`` from a result holding infinite or undefined (NaN) amounts.
+
+    A chart is never drawn from such numbers: its scale, stacking and labels would be
+    meaningless. Payback years are skipped, since NaN there means "does not pay back within the
+    horizon" (documented in :mod:`benefitshare.model.metrics`).
+
+    Raises
+    ------
+    ValueError
+        Naming the chart and the quantity that is not finite.
+    """
+    for group in ("means", "scalars", "paths"):
+        for key, value in (getattr(result, group, None) or {}).items():
+            if key.startswith("payback"):
+                continue
+            array = np.asarray(value)
+            if array.dtype.kind in "fc" and not np.isfinite(array).all():
+                raise ValueError(
+                    f"cannot draw {chart}: the result's {key} holds infinite or undefined (NaN) "
+                    "amounts, and charts are never drawn from them; check the inputs (amounts "
+                    "of money are at most 1e15 yuan) and run again"
+                )
+
 
 _TIER_LABELS = {
     "central": "Central",
@@ -93,6 +120,7 @@ def annual_allocation(
     matplotlib.figure.Figure
         One axes per rule, sharing both axes [亿元/year]. Means over draws.
     """
+    require_finite(result, "annual_allocation")
     import matplotlib.pyplot as plt
 
     idx = _rule_indices(result, rules)
@@ -181,6 +209,7 @@ def cumulative_share(
     ``share_y = sum_{t<=y} share_t / sum_{t<=y} pool_t`` from the mean amounts over draws;
     years before the pool is first positive are left blank.
     """
+    require_finite(result, "cumulative_share")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
@@ -250,6 +279,7 @@ def flow_diagram(result, rule: str | None = None, *, ax=None):
     the outside part are apportioned in proportion to each tier's revenue net of rebates.
     Platform dividends are not tax and are not drawn.
     """
+    require_finite(result, "flow_diagram")
     import matplotlib.pyplot as plt
 
     r = 0 if rule is None else _rule_indices(result, [rule])[0]

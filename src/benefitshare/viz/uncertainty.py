@@ -20,6 +20,7 @@ import numpy as np
 
 from benefitshare.glossary import YUAN_PER_YI
 from benefitshare.model.metrics import percentiles
+from benefitshare.viz.run import require_finite
 from benefitshare.viz.style import (
     PALETTE,
     chart_style,
@@ -91,6 +92,7 @@ def fan_chart(
         share, local revenue outside the pool and dividends, as ``Result.annual``), over the
         kept paths.
     """
+    require_finite(result, "fan_chart")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -186,6 +188,7 @@ def npv_distribution(
     matplotlib.figure.Figure
         One row per rule [亿元], a vertical line at zero.
     """
+    require_finite(result, "npv_distribution")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
