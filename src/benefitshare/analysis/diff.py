@@ -83,7 +83,7 @@ def _seed_of(record: Any, manifest_file: str):
     )
 
 
-def _from_run_folder(folder: Path, label: str) -> DiffSide:
+def _from_run_folder(folder: Path, label: str, allow_paths=()) -> DiffSide:
     manifest, _tables = read_run(folder)
     mfile = str(folder / "manifest.json")
     scenario_path = (manifest.get("scenario") or {}).get("path")
@@ -113,7 +113,7 @@ def _from_run_folder(folder: Path, label: str) -> DiffSide:
         raise ScenarioError(
             Problem(mfile, "overrides", "must be a table of path = value", overrides)
         )
-    scenario = load_scenario(path, overrides=overrides or None)
+    scenario = load_scenario(path, overrides=overrides or None, allow_paths=allow_paths)
     kwargs: dict[str, Any] = {}
     rules = [r.get("name") for r in manifest.get("rules") or [] if isinstance(r, dict)]
     if rules:
@@ -139,7 +139,7 @@ def _from_run_folder(folder: Path, label: str) -> DiffSide:
     return DiffSide(label, "run folder", scenario, kwargs, notes)
 
 
-def load_side(source, which: str = "A") -> DiffSide:
+def load_side(source, which: str = "A", *, allow_paths=()) -> DiffSide:
     """A side of a diff from a scenario, a scenario file or a run folder.
 
     Parameters
@@ -148,6 +148,9 @@ def load_side(source, which: str = "A") -> DiffSide:
         A loaded scenario, a scenario TOML file, or a folder written by ``benefitshare run``.
     which : str
         ``"A"`` or ``"B"``, for messages.
+    allow_paths : sequence of path-like
+        Folders besides the scenario's own that its files may be read from (see
+        :func:`benefitshare.load_scenario`).
 
     Raises
     ------
@@ -170,8 +173,8 @@ def load_side(source, which: str = "A") -> DiffSide:
             )
         )
     if path.is_dir():
-        return _from_run_folder(path, label)
-    return DiffSide(label, "scenario", load_scenario(path), {})
+        return _from_run_folder(path, label, allow_paths)
+    return DiffSide(label, "scenario", load_scenario(path, allow_paths=allow_paths), {})
 
 
 # ------------------------------------------------------------------------------------ the diff
@@ -500,7 +503,7 @@ class ScenarioDiff:
         return renderers[fmt]()
 
 
-def diff_scenarios(a, b, *, top: int = 5) -> ScenarioDiff:
+def diff_scenarios(a, b, *, top: int = 5, allow_paths=()) -> ScenarioDiff:
     """Compare two scenarios, or two run folders: inputs, projects, results and contributors.
 
     Parameters
@@ -526,7 +529,8 @@ def diff_scenarios(a, b, *, top: int = 5) -> ScenarioDiff:
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ScenarioError(Problem("<arguments>", "top", "must be a whole number >= 1", top))
-    side_a, side_b = load_side(a, "A"), load_side(b, "B")
+    side_a = load_side(a, "A", allow_paths=allow_paths)
+    side_b = load_side(b, "B", allow_paths=allow_paths)
     if side_a.kind != side_b.kind:
         raise ScenarioError(
             Problem(

@@ -83,6 +83,8 @@ def family_rule(
         a, b = float(params["start_share"]), float(params["end_share"])
         schedule = {}
         for i in range(n):
+            if first + i > years[-1]:  # steps after the horizon would never apply
+                break
             s = a + (b - a) * (i / (n - 1) if n > 1 else 1.0)
             schedule[str(first + i)] = {p: s, h: 1.0 - s}
         if first > years[0]:

@@ -9,7 +9,7 @@
 import argparse
 from pathlib import Path
 
-from benefitshare.cli.verbs import EXIT_OK, shown, verb
+from benefitshare.cli.verbs import EXIT_OK, add_allow_path, load_options, shown, verb
 from benefitshare.errors import Problem, ScenarioError
 
 FORMATS = ("text", "md", "html", "csv")
@@ -18,6 +18,7 @@ FORMATS = ("text", "md", "html", "csv")
 def _configure_diff(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="the old: a scenario TOML file or a run folder")
     p.add_argument("b", metavar="B", help="the new: a scenario TOML file or a run folder")
+    add_allow_path(p)
     p.add_argument(
         "--format",
         dest="fmt",
@@ -51,7 +52,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise ScenarioError(
             Problem("<arguments>", "--out", f"{why}; give a file in an existing folder", args.out)
         )
-    diff = diff_scenarios(args.a, args.b, top=args.top)
+    diff = diff_scenarios(args.a, args.b, top=args.top, **load_options(args))
     text = diff.render(args.fmt)
     if out is None:
         print(text, end="" if text.endswith("\n") else "\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benefitshare.cli.verbs import EXIT_OK, shown, verb
+from benefitshare.cli.verbs import EXIT_OK, add_allow_path, load_options, shown, verb
 from benefitshare.errors import Problem, ScenarioError, unknown_name
 from benefitshare.glossary import TAX_LABELS, YUAN_PER_YI
 from benefitshare.io import run_folder as _io
@@ -30,6 +30,7 @@ UNATTRIBUTED = "not attributable to a cell: the clause's pool is zero"
 
 def _configure_explain(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `benefitshare run`")
+    add_allow_path(p)
     p.add_argument("--rule", required=True, help="a rule of the run")
     p.add_argument("--party", required=True, help="a party id, e.g. shenzhen")
     p.add_argument(
@@ -96,7 +97,9 @@ def _scenario(args, manifest: dict, run_dir: Path):
     if not Path(path).is_file():
         where = ("<arguments>", "--scenario") if args.scenario else (manifest_file, "scenario.path")
         raise ScenarioError([Problem(*where, f"file not found; {how}", path)])
-    scenario = bs.load_scenario(path, overrides=manifest.get("overrides") or None)
+    scenario = bs.load_scenario(
+        path, overrides=manifest.get("overrides") or None, **load_options(args)
+    )
     recorded_sha = set((manifest.get("inputs_sha256") or {}).values())
     if recorded_sha:
         changed = [f for f, sha in scenario.input_files.items() if sha not in recorded_sha]

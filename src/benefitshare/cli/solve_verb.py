@@ -30,7 +30,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from benefitshare.cli.verbs import EXIT_OK, parse_overrides, shown, verb
+from benefitshare.cli.verbs import (
+    EXIT_OK,
+    add_allow_path,
+    load_options,
+    parse_overrides,
+    shown,
+    verb,
+)
 from benefitshare.errors import Problem, ScenarioError, unknown_name
 from benefitshare.glossary import YUAN_PER_YI
 
@@ -385,6 +392,7 @@ def _configure_solve(p: argparse.ArgumentParser) -> None:
         "nothing is written); 2 bad input; 1 other errors."
     )
     p.add_argument("scenario", help="scenario TOML file")
+    add_allow_path(p)
     p.add_argument(
         "--rule",
         required=True,
@@ -447,7 +455,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise ScenarioError(Problem(_ARGS, "--draws", "must be a whole number >= 1", args.draws))
     try:
         overrides = parse_overrides(args.overrides)
-        scenario = bs.load_scenario(args.scenario, overrides=overrides or None)
+        scenario = bs.load_scenario(
+            args.scenario, overrides=overrides or None, **load_options(args)
+        )
     except ScenarioError as exc:  # name the flag of a bad override
         raise ScenarioError(
             [
