@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,11 @@ import benefitshare as bs
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 DATA = Path(__file__).resolve().parent / "data"
+
+# Scenarios that tests write in temporary folders inherit from the shipped and test scenarios:
+# allow those two folders (processes the tests start inherit it). Tests of confinement use
+# folders of their own.
+os.environ["BENEFITSHARE_ALLOW"] = os.pathsep.join([str(SCENARIOS), str(DATA)])
 
 
 @pytest.fixture(autouse=True)

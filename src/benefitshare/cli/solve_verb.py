@@ -254,7 +254,10 @@ def _write_scenario(
     tmp = dest.with_name(f".{dest.stem}.checking.toml")
     try:
         tmp.write_text(text, encoding="utf-8")
-        gap = _npv_gap(bs.load_scenario(tmp), rule_name, sol, parties, draws, seed)
+        allow = [scenario.path.resolve().parent]  # the file inherits from the input's folder
+        gap = _npv_gap(
+            bs.load_scenario(tmp, allow_paths=allow), rule_name, sol, parties, draws, seed
+        )
     finally:
         tmp.unlink(missing_ok=True)
     scale = max(abs(sol.metrics[f"npv_{p}_yuan"]) for p in parties)
@@ -496,6 +499,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         )
         _write_scenario(dest, scenario, sol, rule_name, overrides, header, args.draws, seed)
         again = f" --draws {args.draws} --seed {seed}" if args.draws > 1 else ""
+        inputs = Path(args.scenario).resolve().parent
+        if inputs not in dest.resolve().parents:  # its base lies outside its own folder
+            again += f" --allow-path {shlex.quote(shown(inputs))}"
         print(
             f"\nwrote {shown(dest)}: inherits from {shown(Path(args.scenario))} and adds the rule "
             f"{rule_name!r}; its run reproduces these NPVs:\n"

@@ -115,8 +115,8 @@ def add_allow_path(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="a folder outside the scenario's own folder (and the current one) that its base "
-        "and projects files may be read from (repeatable; also BENEFITSHARE_ALLOW)",
+        help="a folder outside the scenario's own folder that its base and projects files may "
+        "be read from (repeatable; also BENEFITSHARE_ALLOW)",
     )
 
 

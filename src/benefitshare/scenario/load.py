@@ -528,9 +528,8 @@ def load_scenario(
     """Load, merge and validate a scenario file and its project table.
 
     The files it names (``base``, ``model.projects``) are read only from the folder of ``path``
-    and its subfolders (after following links), the current folder and its subfolders (unless
-    it is the file system's root), ``allow_paths``, and the folders in the environment variable
-    ``BENEFITSHARE_ALLOW``; only regular files are read, each up to
+    and its subfolders (after following links), ``allow_paths``, and the folders in the
+    environment variable ``BENEFITSHARE_ALLOW``; only regular files are read, each up to
     ``max_input_mb`` megabytes (default: ``BENEFITSHARE_MAX_INPUT_MB``, else 50), and a chain of
     base files holds at most :data:`MAX_BASE_CHAIN` files.
 
@@ -562,9 +561,7 @@ def load_scenario(
     >>> scn = bs.load_scenario("scenarios/reference.toml")  # doctest: +SKIP
     """
     path = Path(path)
-    here = _real(Path.cwd())
     roots = [_real(path).parent, *files_io.allowed_roots(allow_paths)]
-    roots += [here] if here != Path(here.anchor) else []
     chain = _Chain(roots, Origins(), {})
     with files_io.input_limit(max_input_mb):
         raw, raw_set = _load_raw_chain(path, (), chain)
