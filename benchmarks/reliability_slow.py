@@ -40,7 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from reliability.corpus import all_cases, run_case  # noqa: E402
-from reliability.processes import concurrent_writers, flip, kill_trials  # noqa: E402
+from reliability.processes import (  # noqa: E402
+    concurrent_writers,
+    flip,
+    kill_trials,
+    local_sweep,
+)
 
 PARTS = ("corpus", "kills", "writers", "corruption")
 
@@ -88,13 +93,12 @@ def writers_trial(tmp: Path, writers: int, fork: bool, charts: bool) -> dict:
 def corruption_trial(tmp: Path, stride: int, max_positions: int | None, seed: int) -> dict:
     """Flip one bit at every ``stride``-th byte of variant 1, resume, compare with the original."""
     import pandas as pd
-    from sweep_helpers import write_scenario, write_sweep_file
 
     import benefitshare as bs
     from benefitshare.batch import store
 
     t0 = time.perf_counter()
-    path = write_sweep_file(tmp, write_scenario(tmp), draws=3)
+    path = local_sweep(tmp)
     whole = tmp / "whole"
     with contextlib.redirect_stderr(io.StringIO()):
         original = bs.sweep(path, out=whole, progress=False).frame
@@ -147,26 +151,28 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the summary to this file")
     args = parser.parse_args()
 
+    trials = {
+        "corpus": lambda tmp: corpus_trial(tmp),
+        "kills": lambda tmp: kills_trial(tmp, args.kills, args.seed, not args.spawn, args.charts),
+        "writers": lambda tmp: writers_trial(tmp, args.writers, not args.spawn, args.charts),
+        "corruption": lambda tmp: corruption_trial(tmp, args.stride, args.max_positions, args.seed),
+    }
     summary: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if "corpus" in args.only:
-            summary["corpus"] = corpus_trial(tmp / "corpus")
-        if "kills" in args.only:
-            summary["kills"] = kills_trial(
-                tmp / "kills", args.kills, args.seed, not args.spawn, args.charts
-            )
-        if "writers" in args.only:
-            summary["writers"] = writers_trial(
-                tmp / "writers", args.writers, not args.spawn, args.charts
-            )
-        if "corruption" in args.only:
-            (tmp / "corruption").mkdir()
-            summary["corruption"] = corruption_trial(
-                tmp / "corruption", args.stride, args.max_positions, args.seed
-            )
+        for part in PARTS:
+            if part in args.only:
+                (Path(tmp) / part).mkdir()
+                try:
+                    summary[part] = trials[part](Path(tmp) / part)
+                except Exception as exc:  # noqa: BLE001 - report it and go on with the others
+                    summary[part] = {"failed": f"{type(exc).__name__}: {exc}"}
+                    print(f"{part}: failed: {type(exc).__name__}: {exc}")
 
-    if "corpus" in summary:
+    summary = {k: v for k, v in summary.items() if "failed" not in v} | {
+        k: v for k, v in summary.items() if "failed" in v
+    }
+    done = {k for k, v in summary.items() if "failed" not in v}
+    if "corpus" in done:
         c = summary["corpus"]
         print(f"corpus: {c['cases']} cases in {c['seconds']} s; exit classes {c['exit_classes']}")
         print(
@@ -174,20 +180,20 @@ def main() -> None:
         )
         for f in c["failing"]:
             print(f"  - {f['case']}: {'; '.join(f['problems'])}: {f['stderr'][:160]!r}")
-    if "kills" in summary:
+    if "kills" in done:
         k = summary["kills"]
         print(
             f"kills: {k['kills']} in {k['seconds']} s; survived {k['survived']} (old {k['old']}, "
             f"new {k['new']}, put back {k['recovered']}); killed mid-write {k['mid_write']}; "
             f"data lost {k['lost']}; next run exit {k['final_exit']}, leftovers {k['leftovers']}"
         )
-    if "writers" in summary:
+    if "writers" in done:
         w = summary["writers"]
         print(
             f"writers: {w['writers']} in {w['seconds']} s; exit classes {w['exit_classes']}; "
             f"runs lost {w['lost']}; incomplete {w['incomplete']}; leftovers {w['leftovers']}"
         )
-    if "corruption" in summary:
+    if "corruption" in done:
         c = summary["corruption"]
         print(
             f"corruption: {c['positions']} of {c['file_bytes']} bytes flipped in {c['seconds']} "

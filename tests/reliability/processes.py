@@ -210,6 +210,22 @@ def concurrent_writers(
     }
 
 
+def local_sweep(folder: Path) -> Path:
+    """The sweep file of ``sweep_helpers`` with its scenario and the tiny files side by side.
+
+    ``sweep_helpers.write_scenario`` names ``tests/data/tiny.toml`` as its base by absolute path;
+    here the base is a copy in the same folder, so no input is read from outside it.
+    """
+    from sweep_helpers import DATA, write_scenario, write_sweep_file
+
+    scenario = write_scenario(folder)
+    for name in ("tiny.toml", "tiny_projects.csv"):
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace((DATA / "tiny.toml").as_posix(), "tiny.toml"), "utf-8")
+    return write_sweep_file(folder, scenario, draws=3)
+
+
 def flip(data: bytes, positions: list[int], mask: int = 0xFF) -> bytes:
     out = bytearray(data)
     for i in positions:

@@ -14,11 +14,10 @@ import sys
 
 import pandas as pd
 import pytest
-from sweep_helpers import write_scenario, write_sweep_file
 
 import benefitshare as bs
 from benefitshare.batch import store
-from reliability.processes import concurrent_writers, flip, kill_trials
+from reliability.processes import concurrent_writers, flip, kill_trials, local_sweep
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and POSIX renames")
 
@@ -42,7 +41,7 @@ def test_concurrent_writers_to_one_output_folder_lose_no_run(tmp_path):
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
-    path = write_sweep_file(folder, write_scenario(folder), draws=3)
+    path = local_sweep(folder)
     res = bs.sweep(path, out=folder / "whole", progress=False)
     assert res.ok
     return path, folder / "whole", res.frame
