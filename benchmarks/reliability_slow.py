@@ -187,6 +187,11 @@ def main() -> None:
             f"new {k['new']}, put back {k['recovered']}); killed mid-write {k['mid_write']}; "
             f"data lost {k['lost']}; next run exit {k['final_exit']}, leftovers {k['leftovers']}"
         )
+        if k["refused"]:
+            print(
+                f"  runs that refused the folder instead of replacing it: {k['refused']}, the "
+                f"first after kill {k['first_refused_at_kill']}: {k['refusals'][0][-200:]!r}"
+            )
     if "writers" in done:
         w = summary["writers"]
         print(

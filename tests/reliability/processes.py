@@ -116,14 +116,15 @@ def kill_trials(
     After each kill the folder must hold the old or the new complete run; when the kill fell
     between the two renames, the old run is complete under a hidden name and the next run puts it
     back (it is counted as survived if so). Returns counts: kills, survived (old, new, recovered),
-    lost, kills that fell while a folder was being written (mid_write), and what the final run
-    left (its exit status, whether its folder is complete, hidden leftovers).
+    lost, kills that fell while a folder was being written (mid_write), runs that stopped on
+    their own with an error before the kill (refused, with the first kill after which one did),
+    and what the final run left (its exit status, whether its folder is complete, leftovers).
     """
     rng = random.Random(seed)
     if fork:
         warm_up(root / "warm")
     scn, out = prepare(root / "trial")
-    duration = timed_run(scn, out, "r", 0.01, charts=charts, fork=fork)
+    duration = min(timed_run(scn, out, "r", 0.01, charts=charts, fork=fork) for _ in range(3))
     previous = 0.01
     counts = {
         "kills": 0,
@@ -132,6 +133,7 @@ def kill_trials(
         "recovered": 0,
         "lost": 0,
         "finished": 0,
+        "refused": 0,
         "mid_write": 0,
     }
     lost = []
@@ -141,8 +143,13 @@ def kill_trials(
         writer = Writer(run_argv(scn, out, "r", rate, charts=charts), fork=fork, err=root / "e")
         time.sleep(rng.uniform(0.3, 1.1) * duration)
         writer.kill()
-        if writer.wait() == 0:
+        status = writer.wait()
+        if status == 0:
             counts["finished"] += 1
+        elif status > 0:  # it stopped on its own with an error (refused the folder, say)
+            counts["refused"] += 1
+            counts.setdefault("first_refused_at_kill", i)
+            counts.setdefault("refusals", []).append(writer.stderr().strip()[-300:])
         counts["kills"] += 1
         counts["mid_write"] += bool(set(hidden(out)) - before)  # a new hidden folder left
         found = complete_rate(out / "r")
