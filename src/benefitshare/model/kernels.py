@@ -14,6 +14,8 @@ NamedTuple of arrays, so an argument cannot be passed in the wrong place without
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from typing import NamedTuple
 
 import numpy as np
@@ -36,13 +38,8 @@ __all__ = [
     "Outputs",
 ]
 
-try:  # pragma: no cover - exercised when numba is installed
-    import numba
-
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    numba = None
-    _HAVE_NUMBA = False
+#: Whether numba is installed; it is imported (which takes a while) only when the kernel is used.
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 _T = len(TAXES)
 _VAT, _CIT, _PIT, _UMT, _EDU, _LEDU, _PROP, _LU, _STAMP, _LT = range(_T)
@@ -376,10 +373,12 @@ def _kernel(prj, flg, rt, pl, cfg, out):
                 credit[d, h, y] += val
 
 
-if _HAVE_NUMBA:  # pragma: no cover - compiled when available
-    _kernel_jit = numba.njit(cache=True, nogil=True, error_model="numpy")(_kernel)
-else:  # pragma: no cover
-    _kernel_jit = None
+@functools.cache
+def _compiled():
+    """The kernel compiled by numba (from its on-disk cache after the first time)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(_kernel)
 
 
 def _c(a, dtype=np.float64):
@@ -514,7 +513,7 @@ def fiscal_numba(setup, inp, n_draws: int, subsets=None) -> Fiscal:
         rebates_dy=np.zeros((D, Y)),
         rebates_n2y=np.zeros((N, 2, Y)),
     )
-    _kernel_jit(prj, flg, rt, pl, cfg, out)
+    _compiled()(prj, flg, rt, pl, cfg, out)
     return Fiscal(
         pool=PoolCache.from_subsets(pool_taxes, subsets, list(out.pool_sdpy)),
         retained_dky=out.retained_dky,
