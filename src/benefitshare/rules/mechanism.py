@@ -132,7 +132,9 @@ def call_rule(name: str, pool_yuan: np.ndarray, ctx: RuleContext, params: dict) 
     if not np.isfinite(out).all():
         raise RuleError(f"rule {name!r} returned NaN or infinite amounts")
     gap = np.abs(out.sum(axis=0) - pool_total(pool_yuan, ctx))
-    magnitude = _abs_total(pool_yuan, ctx) + np.abs(out).sum(axis=0)  # (D, Y)
+    magnitude = np.abs(out).sum(axis=0)  # (D, Y); the shares alone give a smaller tolerance,
+    if not (gap <= conservation_tolerance_yuan(magnitude)).all():  # so check them first
+        magnitude = magnitude + _abs_total(pool_yuan, ctx)
     excess = gap - conservation_tolerance_yuan(magnitude)
     if excess.size and excess.max() > 0.0:
         d, y = np.unravel_index(int(excess.argmax()), excess.shape)
