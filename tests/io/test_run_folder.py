@@ -299,6 +299,33 @@ def test_a_kill_at_any_step_leaves_a_complete_run_visible(tiny_result, tmp_path,
         assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to stop a writer mid-way")
+def test_a_kill_while_the_old_run_is_deleted_never_jams_the_folder(tiny_result, tmp_path):
+    """Killed half-way through deleting the replaced run (its manifest already gone): the next
+    write replaces the folder without --force and nothing of the old run is taken for a user's."""
+    dest = tmp_path / "tiny"
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 1})
+    pid = os.fork()
+    if pid == 0:  # the writer, killed while deleting the old run
+        try:
+
+            def half_rmtree(path, *a, **k):
+                Path(path, "manifest.json").unlink()
+                Path(path, "summary.csv").unlink()
+                os._exit(9)
+
+            files.shutil.rmtree = half_rmtree
+            run_folder.write_run(tiny_result, dest, manifest={"gen": 2})
+        finally:
+            os._exit(1)
+    assert os.waitpid(pid, 0)[1] >> 8 == 9
+    assert _complete_run(dest)["gen"] == 2
+    run_folder.write_run(tiny_result, dest, manifest={"gen": 3})  # no --force needed
+    assert _complete_run(dest)["gen"] == 3
+    assert not [p.name for p in dest.iterdir() if ".previous" in p.name]
+    assert _hidden(tmp_path) == []
+
+
 def test_run_refuses_a_user_folder_before_computing(tmp_path, monkeypatch, capsys):
     from benefitshare import cli
     from benefitshare.model import run as model_run

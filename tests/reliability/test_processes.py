@@ -22,11 +22,14 @@ from reliability.processes import concurrent_writers, flip, kill_trials, local_s
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and POSIX renames")
 
 
-def test_runs_killed_at_random_moments_leave_the_old_or_the_new_complete_run(tmp_path):
-    counts = kill_trials(tmp_path, kills=10, seed=13)
+@pytest.mark.parametrize("seed", [3, 13])
+def test_runs_killed_at_random_moments_leave_the_old_or_the_new_complete_run(tmp_path, seed):
+    counts = kill_trials(tmp_path, kills=10, seed=seed)
     assert counts["lost"] == 0, counts["lost_details"]
     assert counts["kills"] == 10 and counts["old"] + counts["new"] + counts["recovered"] == 10
     assert counts["leftovers"] == []
+    # a kill never jams the folder: the next run replaces it without --force
+    assert counts["refused"] == 0 and counts["final_exit"] == 0 and counts["final_complete"]
 
 
 def test_concurrent_writers_to_one_output_folder_lose_no_run(tmp_path):

@@ -31,6 +31,7 @@ from typing import Any
 from benefitshare.errors import Problem, ScenarioError
 
 __all__ = [
+    "discard_dir",
     "ALLOW_ENV",
     "MAX_INPUT_ENV",
     "DEFAULT_MAX_INPUT_MB",
@@ -484,11 +485,25 @@ def _fault_point(stage: str) -> None:
     """
 
 
-def _remove(old: Path, dest: Path) -> None:
+def discard_dir(old: Path, dest: Path) -> None:
+    """Delete ``old`` (a folder beside ``dest``, or a file), safely against a kill.
+
+    A folder is first renamed to a hidden ``.tmp-`` sibling of ``dest`` and then deleted: a kill
+    during the deletion leaves a half-deleted *temporary* folder, which :func:`recover_dir`
+    removes whole, never a half-deleted ``.old`` folder that would pass for a previous run.
+    """
     if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
+        trash = _sibling_name(dest, "tmp")
+        try:
+            os.replace(old, trash)
+        except OSError:
+            trash = old
+        shutil.rmtree(trash, ignore_errors=True)
     else:
         old.unlink(missing_ok=True)
+
+
+_remove = discard_dir
 
 
 def _writer_gone(pid: str | None) -> bool:

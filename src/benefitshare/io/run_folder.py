@@ -22,7 +22,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import time
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -35,6 +34,7 @@ from benefitshare.io.files import (
     atomic_write_bytes,
     atomic_write_csv,
     atomic_write_json,
+    discard_dir,
     file_sha256,
     git_commit,
     recover_dir,
@@ -203,7 +203,7 @@ def _keep_foreign(old: Path, dest: Path) -> None:
         return
     for name in foreign_entries(old):
         os.replace(old / name, _free_name(dest, name))
-    shutil.rmtree(old, ignore_errors=True)
+    discard_dir(old, dest)  # a kill from here on leaves only a temporary folder
 
 
 def check_output_dir(dest: Path, *, force: bool = False) -> list[str]:
