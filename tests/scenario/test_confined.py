@@ -95,7 +95,7 @@ def test_only_regular_files_are_read(work, kind):
     (work / "tiny.toml").write_text(_projects(TINY_TOML, target), "utf-8")
     msg = _error(work / "tiny.toml", allow_paths=["/dev"])
     assert target.split(".")[0] in msg
-    assert "regular file" in msg or "is a folder" in msg
+    assert "regular file" in msg or "is a folder" in msg or "names a folder" in msg
 
 
 def test_files_over_the_size_limit_are_refused(work, monkeypatch):
@@ -145,3 +145,16 @@ def test_cr_only_line_endings_name_the_file_and_line(work):
     assert re.search(
         r"tiny_projects\.csv: line 1: has CR-only line endings", _error(work / "tiny.toml")
     )
+
+
+def test_projects_naming_a_folder_names_the_field_and_the_file(tmp_path):
+    (tmp_path / "tiny_projects.csv").write_bytes((DATA / "tiny_projects.csv").read_bytes())
+    text = (DATA / "tiny.toml").read_text(encoding="utf-8")
+    lines = [
+        'projects = "."' if line.startswith("projects") else line for line in text.splitlines()
+    ]
+    (tmp_path / "tiny.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(
+        bs.ScenarioError, match=r"tiny\.toml: model\.projects = '\.': names a folder"
+    ):
+        bs.load_scenario(tmp_path / "tiny.toml")

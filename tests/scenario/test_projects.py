@@ -235,3 +235,16 @@ def test_even_phasing_when_blank(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text(replaced("0.5;0.5", ""), encoding="utf-8")
     assert load_projects(path).rows[1].phasing_shares() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("bad", ["bad\x00name", "right\u202eleft", "tab\there"])
+def test_a_text_cell_with_an_invisible_character_is_refused(tmp_path, bad):
+    lines = (DATA / "tiny_projects.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("name")] = bad
+    lines[1] = ",".join(row)
+    path = tmp_path / "projects.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(bs.ScenarioError, match=r"line 2 \(T1\), column name .*invisible character"):
+        load_projects(path)

@@ -232,9 +232,13 @@ def input_path(
         raise ScenarioError(Problem(file, field, why, text))
     if "\0" in text:
         raise ScenarioError(Problem(file, field, "is not a valid path (it holds a NUL)", text))
-    return confined_path(
+    path = confined_path(
         Path(folder) / text, roots, file=file, field=field, value=text, missing_ok=missing_ok
     )
+    if path.is_dir():
+        why = f"names a folder: give the path of {what} (a file), relative to the scenario file"
+        raise ScenarioError(Problem(file, field, why, text))
+    return path
 
 
 def read_bytes(path: Path, *, display: str | None = None, max_bytes: int | None = None) -> bytes:

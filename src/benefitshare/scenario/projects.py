@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -70,6 +71,17 @@ class ProjectRow(BaseModel):
             if low in ("false", "no", "0", "n", ""):
                 return False
             raise ValueError("must be true or false (also yes/no, 1/0)")
+        return value
+
+    @field_validator("project_id", "name", "park", "sector", "group", "phasing")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        bad = [c for c in value if unicodedata.category(c) in ("Cc", "Cf")]
+        if bad:
+            raise ValueError(
+                f"holds the invisible character U+{ord(bad[0]):04X} (a control or formatting "
+                "character): retype the cell"
+            )
         return value
 
     @field_validator("additionality", mode="before")
