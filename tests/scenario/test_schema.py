@@ -115,6 +115,7 @@ def test_ranges_choices_and_examples_reach_the_json_schema():
 
 def test_real_scenarios_validate_against_the_schema_and_a_typo_does_not():
     import jsonschema
+
     schema = json_schema()
     validator = jsonschema.Draft202012Validator(schema)
     for path in (SCENARIOS / "reference.toml", DATA / "tiny.toml"):
@@ -129,6 +130,7 @@ def test_real_scenarios_validate_against_the_schema_and_a_typo_does_not():
 
 def test_the_partial_schema_accepts_an_inheriting_scenario_and_still_checks_types():
     import jsonschema
+
     child = tomllib.loads((SCENARIOS / "pessimistic_rampup.toml").read_text("utf-8"))
     assert "base" in child
     full = jsonschema.Draft202012Validator(json_schema())

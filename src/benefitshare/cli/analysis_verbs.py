@@ -12,6 +12,8 @@ from benefitshare.cli.verbs import (
     EXIT_INVALID,
     EXIT_OK,
     add_allow_path,
+    add_force_option,
+    add_set_option,
     load_options,
     parse_overrides,
     parse_rules,
@@ -29,12 +31,7 @@ _SOBOL_FLAGS = ("--n", "--seed", "--resamples", "--per-project")
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     add_allow_path(p)
     p.add_argument("scenario", help="scenario TOML file with an [uncertainty] section")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace an output folder holding files this package did not write; they are "
-        "moved into the new folder, never deleted",
-    )
+    add_force_option(p)
     p.add_argument(
         "--outcome",
         required=True,
@@ -73,14 +70,7 @@ def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--high-q", type=float, metavar="Q", help="tornado: high quantile (default: 0.9)"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value (repeatable)",
-    )
+    add_set_option(p)
     p.add_argument(
         "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
     )
@@ -240,12 +230,7 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     from benefitshare.analysis.compare import CRITERIA
 
     p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace an output folder holding files this package did not write; they are "
-        "moved into the new folder, never deleted",
-    )
+    add_force_option(p)
     p.add_argument("--draws", type=int, help="number of draws (default: 1, the deterministic run)")
     p.add_argument("--seed", type=int, help="random seed for draws > 1")
     p.add_argument(
@@ -267,14 +252,7 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
         metavar="A,B",
         help="comma-separated names of the rules to compare (default: all)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value (repeatable)",
-    )
+    add_set_option(p)
     p.add_argument(
         "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
     )

@@ -11,6 +11,8 @@ from benefitshare.cli.verbs import (
     EXIT_INVALID,
     EXIT_OK,
     add_allow_path,
+    add_force_option,
+    add_set_option,
     indent,
     load_options,
     parse_overrides,
@@ -30,13 +32,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "--out", default="outputs", metavar="DIR", help="output root folder (default: %(default)s)"
     )
     p.add_argument("--name", help="run folder name under --out (default: the scenario file's stem)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value, e.g. model.discount_rate=0.05 or "
+    add_set_option(
+        p,
+        "override a scenario value, e.g. model.discount_rate=0.05 or "
         "rules[fixed_50_50].params.term_years=5 (repeatable)",
     )
     p.add_argument(
@@ -52,12 +50,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "gives the partner part of the pool)",
     )
     p.add_argument("--no-charts", action="store_true", help="write the tables and manifest only")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace a run folder holding files this package did not write (notes, edited "
-        "tables, a folder that is not a run); they are moved into the new run folder",
-    )
+    add_force_option(p)
     p.add_argument(
         "--quiet", "-q", action="store_true", help="print only where the run was written"
     )
@@ -154,13 +147,9 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
         help="print each valid scenario after inheritance (and --set), as TOML, each value "
         "with the file that set it",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value before checking, as in `run` (repeatable)",
+    add_set_option(
+        p,
+        "override a scenario value before checking, as in `run` (repeatable)",
     )
     add_allow_path(p)
 

@@ -33,6 +33,7 @@ from typing import Any
 from benefitshare.cli.verbs import (
     EXIT_OK,
     add_allow_path,
+    add_set_option,
     load_options,
     parse_overrides,
     shown,
@@ -417,13 +418,9 @@ def _configure_solve(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=int, help="random seed for --draws > 1 (default: fresh, and printed)"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario value (repeatable); also written by --write",
+    add_set_option(
+        p,
+        "override a scenario value (repeatable); also written by --write",
     )
     p.add_argument(
         "--write",

@@ -13,6 +13,8 @@ from benefitshare.errors import Problem, RuleError, ScenarioError
 from benefitshare.io import run_folder as _io
 
 __all__ = [
+    "add_set_option",
+    "add_force_option",
     "VERBS",
     "Verb",
     "verb",
@@ -105,6 +107,26 @@ def uncertainty_pngs(result, no_charts: bool) -> dict[str, bytes]:
     from benefitshare.viz.uncertainty import uncertainty_charts
 
     return uncertainty_charts(result)
+
+
+def add_set_option(
+    p: argparse.ArgumentParser, help: str = "override a scenario value (repeatable)"
+) -> None:
+    """The ``--set PATH=VALUE`` option (into ``args.overrides``) of the verbs that load scenarios."""
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help
+    )
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    """The ``--force`` option of the verbs that write an output folder (see ``check_output_dir``)."""
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an output folder holding files this package did not write (notes, edited "
+        "tables, a folder that is not an output); they are moved into the new folder, never "
+        "deleted",
+    )
 
 
 def add_allow_path(p: argparse.ArgumentParser) -> None:
