@@ -42,7 +42,13 @@ def test_regime_holds_the_statutory_central_shares_and_rates():
         0.5,
         0.5,
     ]
-    assert list(regime_schedule("central_share.cit", np.array([2003, 2004]))) == [0.5, 0.6]
+    # the 2002 income-tax reform: 50:50 in 2002, 60:40 from 2003
+    assert list(regime_schedule("central_share.cit", np.array([2002, 2003, 2004]))) == [
+        0.5,
+        0.6,
+        0.6,
+    ]
+    assert list(regime_schedule("central_share.pit", np.array([2002, 2003]))) == [0.5, 0.6]
     assert regime_schedule("rates.vat_goods", YEARS)[0] == 0.13
     assert regime_schedule("rates.cit_standard", YEARS)[0] == 0.25
     assert regime_schedule("rates.cit_high_tech", YEARS)[0] == 0.15
