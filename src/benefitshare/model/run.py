@@ -13,7 +13,13 @@ This module only wires stages together; every yuan is computed in a stage module
    :class:`~benefitshare.model.result.Result`.
 
 ``run(scenario)`` evaluates the central values (one draw) or samples the scenario's uncertain
-inputs in chunks of draws (:mod:`~benefitshare.model.draws`).
+inputs in chunks of draws (:func:`input_chunks`, :mod:`~benefitshare.model.draws`). Each chunk
+is evaluated with floating-point overflow trapped, and an amount that is not finite is reported
+as an input error naming the largest money input, never written.
+
+The other entry points that need the whole engine live here too: :func:`evaluate` (one chunk),
+:func:`coalition_game` and :func:`game_from_result` (coalition values, with the engine passed to
+:mod:`~benefitshare.model.coalitions` as a function).
 """
 
 from __future__ import annotations
