@@ -136,8 +136,8 @@ def fixed_return(
     guarantee_years : int
         Length of the guarantee [years].
     start_year : int, optional
-        First year of the guarantee; by default the first year the investor pays capital (the
-        first model year if it pays none).
+        First year of the guarantee; by default the first year the investor pays capital, in
+        each draw (the first model year if it pays none).
     capital_yuan : float, optional
         A fixed capital base [yuan]; by default the investor's cumulative outlays of
         ``capital_kinds`` up to each year.
@@ -161,8 +161,8 @@ def fixed_return(
     ----------
     宁波市鄞州区 — 衢江区 "消薄飞地" (Zhejiang enclaves that lift weak villages): a fixed 10% a
     year for the first 5 years on the villages' investment, then dividends from actual rent
-    (https://www.nbyz.gov.cn/art/2023/2/10/art_1229660399_59197784.html, CONFIRMED in the fact
-    sheet, §5); Zhenhai-Longyou enclave, a fixed return of about 10% a year.
+    (https://www.nbyz.gov.cn/art/2023/2/10/art_1229660399_59197784.html); Zhenhai-Longyou
+    enclave, a fixed return of about 10% a year.
     """
     k = ctx.partner_index if investor is None else ctx.index(investor)
     years = ctx.years
@@ -181,13 +181,17 @@ def fixed_return(
         capital = np.full((1, len(years)), float(capital_yuan))
     else:
         capital = np.cumsum(outlay, axis=-1)
-    if start_year is None:
-        paying = np.flatnonzero((outlay > 0).any(axis=0))
-        first = years[paying[0]] if (capital_yuan is None and paying.size) else years[0]
+    # first year of the guarantee, per draw: the investor's first capital payment in that draw
+    if start_year is not None:
+        first = np.array([start_year])
+    elif capital_yuan is None:
+        pays = outlay > 0  # (D or 1, Y)
+        first = np.where(pays.any(axis=1), years[pays.argmax(axis=1)], years[0])
     else:
-        first = start_year
-    window = (years >= first) & (years < first + guarantee_years)  # (Y,)
-    due = np.broadcast_to(np.where(window[None], return_rate * capital, 0.0), total.shape)  # (D, Y)
+        first = np.array([years[0]])
+    first = first[:, None]  # (D or 1, 1)
+    window = (years[None] >= first) & (years[None] < first + guarantee_years)  # (D or 1, Y)
+    due = np.broadcast_to(np.where(window, return_rate * capital, 0.0), total.shape)  # (D, Y)
     avail = np.maximum(total, 0.0)
     paid = np.zeros_like(total)
     arrears = np.zeros(total.shape[0])
@@ -204,9 +208,9 @@ def fixed_return(
     host_frac = np.where(nonzero, hosts / safe, 0.0)  # (K, D, Y)
     # before the guarantee starts (the investor has not invested yet) and during it, the host
     # keeps what is not paid out; the after-guarantee shares apply only once it has ended
-    until_end = years < first + guarantee_years
+    until_end = years[None] < first + guarantee_years  # (D or 1, Y)
     amounts = np.where(
-        until_end[None, None, :] | (after.sum() == 0.0),
+        until_end[None] | (after.sum() == 0.0),
         host_frac * rest[None],
         after[:, None, None] * rest[None],
     )
