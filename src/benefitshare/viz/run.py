@@ -21,6 +21,7 @@ from benefitshare.viz.style import (
     chart_style,
     display_text,
     money_unit,
+    panel_grid,
     party_labels,
     rule_labels,
     to_png,
@@ -121,7 +122,6 @@ def annual_allocation(
         One axes per rule, sharing both axes [亿元/year]. Means over draws.
     """
     require_finite(result, "annual_allocation")
-    import matplotlib.pyplot as plt
 
     idx = _rule_indices(result, rules)
     shares = result.means["pool_share_rdky"] / YUAN_PER_YI  # (R, K, Y)
@@ -129,22 +129,17 @@ def annual_allocation(
     labels, names, colours = rule_labels(result), party_labels(result), _party_colours(result)
     k_only = None if party is None else _party_index(result, party)
     years = result.years
-    ncols = max(1, min(ncols, len(idx)))
-    nrows = -(-len(idx) // ncols)
     with chart_style():
-        fig, axes = plt.subplots(
-            nrows,
+        fig, axes, ncols = panel_grid(
+            len(idx),
             ncols,
-            figsize=(3.9 * ncols, 2.55 * nrows + 0.9),
+            panel_in=(3.9, 2.55),
+            extra_in=0.9,
             sharex=True,
             sharey=True,
-            squeeze=False,
             layout="constrained",
         )
-        for n, ax in enumerate(axes.flat):
-            if n >= len(idx):
-                ax.remove()
-                continue
+        for n, ax in enumerate(axes.flat[: len(idx)]):
             r = idx[n]
             name = result.rule_names[r]
             if k_only is None:

@@ -30,6 +30,7 @@ __all__ = [
     "money_unit",
     "chart_style",
     "to_png",
+    "panel_grid",
     "rule_labels",
     "party_labels",
 ]
@@ -229,6 +230,43 @@ def to_png(fig, *, dpi: int = 120) -> bytes:
 
 
 # ------------------------------------------------------------------------------------ labels
+def panel_grid(n: int, ncols: int, *, panel_in: tuple[float, float], extra_in: float, **kw):
+    """A figure of ``n`` panels in rows of ``ncols`` (call inside :func:`chart_style`).
+
+    Parameters
+    ----------
+    n : int
+        Number of panels.
+    ncols : int
+        Panels per row at most.
+    panel_in : (float, float)
+        Width and height of one panel [inches].
+    extra_in : float
+        Height added for titles and the legend [inches].
+    **kw
+        Passed to :func:`matplotlib.pyplot.subplots` (``sharex``, ``sharey``, ``layout``).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : ndarray of Axes, shape (rows, columns)
+        The grid; the cells past the ``n``-th are removed from the figure.
+    ncols : int
+        The columns used (``ncols``, or fewer when ``n`` is smaller).
+    """
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    width, height = panel_in
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows + extra_in), squeeze=False, **kw
+    )
+    for ax in axes.flat[n:]:
+        ax.remove()
+    return fig, axes, ncols
+
+
 def rule_labels(result) -> dict[str, str]:
     """Display label of each rule of a run: the scenario's ``label``, else its name.
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from benefitshare.analysis.sweep_effects import input_columns, input_levels, pick_rows
 from benefitshare.glossary import YUAN_PER_YI
-from benefitshare.viz.style import PALETTE, chart_style
+from benefitshare.viz.style import PALETTE, chart_style, panel_grid
 
 __all__ = ["heatmap", "metric_by_input", "metric_label"]
 
@@ -201,7 +201,6 @@ def metric_by_input(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
 
     all_rules = list(dict.fromkeys(frame["rule"]))
     rules = list(rules) if rules is not None else all_rules
@@ -211,11 +210,9 @@ def metric_by_input(
         raise ValueError("the sweep has no inputs to draw against")
     scale, metric_name, unit = metric_label(metric)
     labels = dict(labels or {})
-    ncols = max(1, min(ncols, len(names)))
-    nrows = -(-len(names) // ncols)
     with chart_style():
-        fig, axes = plt.subplots(
-            nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows + 0.5), sharey=True, squeeze=False
+        fig, axes, ncols = panel_grid(
+            len(names), ncols, panel_in=(3.3, 2.7), extra_in=0.5, sharey=True
         )
         for ax, name in zip(axes.flat, names, strict=False):
             numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(
@@ -244,8 +241,6 @@ def metric_by_input(
             ax.set_xlabel(labels.get(name, name))
             ax.axhline(0.0, color=PALETTE.zero, lw=0.6, zorder=0)
             ax.grid(axis="y", color="#e6e6e6", lw=0.6)
-        for ax in axes.flat[len(names) :]:
-            ax.set_visible(False)
         for ax in axes[:, 0]:
             ax.set_ylabel(unit or metric_name)
         handles, texts = axes.flat[0].get_legend_handles_labels()

@@ -26,6 +26,7 @@ from benefitshare.viz.style import (
     chart_style,
     display_text,
     money_unit,
+    panel_grid,
     party_labels,
     rule_labels,
     to_png,
@@ -93,7 +94,6 @@ def fan_chart(
         kept paths.
     """
     require_finite(result, "fan_chart")
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -104,21 +104,11 @@ def fan_chart(
     q = percentiles(revenue[ridx][:, :, kidx], [5, 25, 50, 75, 95], axis=1)  # (5, R', K', Y)
     years = result.years
     labels, names = rule_labels(result), party_labels(result)
-    ncols = max(1, min(ncols, len(ridx)))
-    nrows = -(-len(ridx) // ncols)
     with chart_style():
-        fig, axes = plt.subplots(
-            nrows,
-            ncols,
-            figsize=(3.9 * ncols, 2.6 * nrows + 1.0),
-            sharex=True,
-            sharey=True,
-            squeeze=False,
+        fig, axes, ncols = panel_grid(
+            len(ridx), ncols, panel_in=(3.9, 2.6), extra_in=1.0, sharex=True, sharey=True
         )
-        for n, ax in enumerate(axes.flat):
-            if n >= len(ridx):
-                ax.remove()
-                continue
+        for n, ax in enumerate(axes.flat[: len(ridx)]):
             for j, k in enumerate(kidx):
                 c = _colour(k)
                 ax.fill_between(years, q[0, n, j], q[4, n, j], color=c, alpha=0.18, lw=0)
@@ -157,7 +147,7 @@ def fan_chart(
             ha="left",
             fontsize=12,
         )
-        fig.tight_layout(rect=(0, 0, 1, 1.0 - 0.3 / (2.6 * nrows + 1.0)))
+        fig.tight_layout(rect=(0, 0, 1, 1.0 - 0.3 / (2.6 * axes.shape[0] + 1.0)))
     return fig
 
 
